@@ -1,0 +1,113 @@
+"""Article extraction: body text and metadata from an archived HTML page.
+
+Shared by the crawler's pipeline and by re-extraction from WARC files, so a
+page extracted live and one re-read from the archive give the same record.
+The extraction result always names the extractor and its version, because
+researchers comparing versions of an article must know whether a change is
+the outlet's or the extractor's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import trafilatura
+from trafilatura import load_html
+from trafilatura.settings import set_date_params
+
+EXTRACTOR = "trafilatura"
+EXTRACTOR_VERSION: str = trafilatura.__version__
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What trafilatura read from one page, plus where its dates came from."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None  # ISO date read from the page itself
+    listed_published: str | None = None  # ISO date from the feed or news sitemap
+    listed_source: str | None = None  # "feed" or "sitemap"
+    sitename: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    description: str | None = None
+    extractor: str = EXTRACTOR
+    extractor_version: str = EXTRACTOR_VERSION
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Extraction:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def extract_article(
+    html: str | bytes,
+    url: str,
+    fetched_at: datetime,
+    listed_published: str | None = None,
+    listed_source: str | None = None,
+) -> Extraction | None:
+    """Extract one article; ``None`` when the page holds no article text.
+
+    Dates after ``fetched_at`` are refused: a page cannot have been published
+    after we saw it, so such a date is a parsing error (or a "last updated"
+    clock), never the publication date.
+    """
+    tree = load_html(html)
+    if tree is None:
+        return None
+    # read before extraction, which prunes the tree in place
+    declared_language = (tree.get("lang") or "").split("-")[0].strip().lower() or None
+    params = set_date_params(extensive=True)
+    params["max_date"] = fetched_at.date().isoformat()
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=False,  # the dedup cache is process-wide: output would depend on crawl order
+        date_extraction_params=params,
+    )
+    if document is None or not (document.text or "").strip():
+        return None
+    warnings = []
+    published = _not_after(document.date, fetched_at.date())
+    if document.date and published is None:
+        warnings.append(f"page date {document.date} is after the fetch; dropped")
+    listed = _not_after(listed_published, fetched_at.date())
+    if listed_published and listed is None:
+        warnings.append(f"{listed_source} date {listed_published} is after the fetch; dropped")
+    return Extraction(
+        text=document.text.strip(),
+        title=document.title,
+        author=document.author,
+        published=published,
+        listed_published=listed,
+        listed_source=listed_source if listed else None,
+        sitename=document.sitename,
+        language=document.language or declared_language,
+        canonical_url=document.url,
+        description=document.description,
+        warnings=warnings,
+    )
+
+
+def _not_after(value: str | None, limit: date) -> str | None:
+    """The value as an ISO date, if it parses and is not later than the limit."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+    return day.isoformat() if day <= limit else None
+

@@ -1,0 +1,34 @@
+"""The add-on that turns a Scrapy project into a news archiver.
+
+One switch (``ADDONS = {"crawler.addon.NewsArchive": 0}``) wires the WARC
+recorder, the extraction pipeline and the Retry-After middleware, and sets
+the User-Agent from ``ARCHIVE_CONTACT_URL`` (default: none; set it before
+crawling real sites so their operators can reach you).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.settings import BaseSettings
+
+import archive
+from crawler.middlewares.retryafter import RetryAfterMiddleware
+from crawler.pipelines import ExtractionPipeline
+from crawler.recorder import WarcRecorder
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_PRIORITY = 560
+
+
+class NewsArchive:
+    def update_settings(self, settings: BaseSettings) -> None:
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", WarcRecorder, 0)
+        settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ExtractionPipeline, 300)
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, RETRY_AFTER_PRIORITY)
+        contact = settings.get("ARCHIVE_CONTACT_URL") or ""
+        agent = f"newsarchive/{archive.__version__} (+{contact})" if contact else f"newsarchive/{archive.__version__}"
+        settings.set("USER_AGENT", agent, "addon")
+        if not contact:
+            logger.warning("ARCHIVE_CONTACT_URL is not set: the User-Agent gives site operators no way to reach you")

@@ -1,0 +1,33 @@
+"""What the spider hands to the pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from archive.extract import Extraction
+
+
+@dataclass
+class ArticlePage:
+    """A fetched page that the seed list says is an article, before and after extraction."""
+
+    url: str
+    outlet: str
+    html: str
+    content_type: str
+    fetched_at: datetime
+    warc_record_id: str
+    listed_published: str | None = None
+    listed_source: str | None = None
+    extraction: Extraction | None = None
+
+
+@dataclass
+class FetchFailure:
+    """A request that got no HTTP response at all (timeout, refused connection, DNS)."""
+
+    url: str
+    outlet: str | None
+    error: str
+    at: datetime

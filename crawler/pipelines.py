@@ -1,0 +1,80 @@
+"""Item pipelines.
+
+Extraction is CPU-bound (lxml parsing, trafilatura's heuristics), so it runs
+in a pool of worker processes, never on the reactor's thread: downloads go on
+while pages are being read, and two cores read two pages at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from archive.extract import extract_article
+from crawler.items import ArticlePage
+
+logger = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class ExtractionPipeline:
+    """Extracts each article page's text and metadata with trafilatura, off the reactor.
+
+    Settings: ``EXTRACTION_WORKERS`` (default: the number of CPUs) worker
+    processes; 0 extracts in a single thread instead (for debugging).
+
+    A page that is not HTML, or in which trafilatura finds no article, is
+    dropped here; it stays archived as a capture without an article.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Executor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractionPipeline:
+        workers = crawler.settings.getint("EXTRACTION_WORKERS", os.cpu_count() or 1)
+        return cls(workers)
+
+    def open_spider(self) -> None:
+        if self.workers > 0:
+            # spawn, not fork: a forked child would inherit the running reactor
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        else:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="extraction")
+
+    def close_spider(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticlePage):
+            return item
+        if not item.content_type.split(";")[0].strip().lower() in HTML_TYPES or not item.html:
+            raise DropItem(f"not an HTML page ({item.content_type or 'no Content-Type'}): {item.url}")
+        loop = asyncio.get_running_loop()
+        try:
+            item.extraction = await loop.run_in_executor(
+                self._pool,
+                extract_article,
+                item.html,
+                item.url,
+                item.fetched_at,
+                item.listed_published,
+                item.listed_source,
+            )
+        except Exception as e:  # noqa: BLE001 - any extractor failure leaves the page archived
+            raise DropItem(f"extraction failed for {item.url}: {e!r}") from e
+        if item.extraction is None:
+            raise DropItem(f"no article text found: {item.url}")
+        return item

@@ -1,0 +1,39 @@
+"""Settings of the news archive crawler.
+
+Defaults are polite: robots.txt is obeyed, AutoThrottle adapts to each
+site, at most two requests run per domain at once, 429/503 answers are
+honoured (``RetryAfterMiddleware``), and the User-Agent names the project and
+a contact URL (``NEWSARCHIVE_CONTACT_URL``) so a site operator can reach us.
+The add-on in ``crawler.addon`` wires the archive components; its own
+settings and their defaults are listed there.
+"""
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+ADDONS = {"crawler.addon.NewsArchive": 0}
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+# Section pages are followed at most this deep from the start pages.
+DEPTH_LIMIT = 2
+
+# Advertise only encodings that warcio and pywb can decode on replay
+# (Scrapy would also offer br and zstd when their libraries are installed).
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,170 @@
+"""The generic news spider: a seed list in, article pages out.
+
+``scrapy crawl news -a seeds=seeds/outlets.toml``
+
+Articles are discovered three ways per outlet: sitemaps (plain, index and
+Google News), RSS/Atom feeds, and front or section pages whose links match
+the outlet's article patterns. Every entry of a feed or sitemap is taken as
+an article; on section pages only links matching ``article_patterns`` are,
+and links matching ``follow_patterns`` are followed as further section pages
+(up to ``DEPTH_LIMIT``). A publication date listed by a feed or news sitemap
+travels with the request so it is kept beside the page's own.
+
+The spider only parses; archiving happens in the recorder extension and the
+pipelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.selector import Selector
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from twisted.python.failure import Failure
+
+from archive.seeds import Outlet, SeedList, load_seeds
+from crawler.items import ArticlePage, FetchFailure
+
+#: Discovery documents are fetched before the articles they list, so the
+#: listed publication date is known when an article is also linked elsewhere.
+DISCOVERY_PRIORITY = 10
+
+
+class NewsSpider(Spider):
+    name = "news"
+
+    def __init__(self, seeds: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not seeds:
+            raise ValueError("the news spider needs a seed list: scrapy crawl news -a seeds=seeds/FILE.toml")
+        self.seed_list: SeedList = load_seeds(seeds)
+        self.allowed_domains = self.seed_list.allowed_domains
+        self._listed: dict[str, tuple[str, str]] = {}
+        self._links = LinkExtractor(unique=True)
+
+    async def start(self) -> AsyncIterator[Request]:
+        for outlet in self.seed_list.outlets:
+            for url in outlet.sitemaps:
+                yield self._request(url, self.parse_sitemap, outlet, DISCOVERY_PRIORITY)
+            for url in outlet.feeds:
+                yield self._request(url, self.parse_feed, outlet, DISCOVERY_PRIORITY)
+            for url in outlet.start_urls:
+                yield self._request(url, self.parse_section, outlet, DISCOVERY_PRIORITY - 1)
+
+    def parse_sitemap(self, response: Response, outlet: str) -> Iterator[Request]:
+        body = gunzip(response.body) if gzip_magic_number(response) else response.body
+        selector = Selector(text=body.decode("utf-8", "replace"), type="xml")
+        selector.remove_namespaces()
+        for loc in selector.xpath("/sitemapindex/sitemap/loc/text()").getall():
+            yield self._request(loc.strip(), self.parse_sitemap, self._outlet(outlet), DISCOVERY_PRIORITY)
+        for entry in selector.xpath("/urlset/url"):
+            loc = (entry.xpath("loc/text()").get() or "").strip()
+            if not loc:
+                continue
+            published = entry.xpath("news/publication_date/text()").get()
+            if published:
+                self._remember(loc, published, "sitemap")
+            yield self._request(loc, self.parse_article, self._outlet(outlet))
+
+    def parse_feed(self, response: Response, outlet: str) -> Iterator[Request]:
+        selector = Selector(text=response.body.decode(_encoding(response), "replace"), type="xml")
+        selector.remove_namespaces()
+        for item in selector.xpath("//item"):  # RSS 2.0 and 0.9x
+            link = (item.xpath("link/text()").get() or item.xpath("guid[not(@isPermaLink='false')]/text()").get() or "").strip()
+            published = item.xpath("pubDate/text()").get() or item.xpath("date/text()").get()
+            yield from self._feed_entry(link, published, outlet)
+        for entry in selector.xpath("//entry"):  # Atom
+            link = entry.xpath("link[not(@rel) or @rel='alternate']/@href").get() or ""
+            published = entry.xpath("published/text()").get() or entry.xpath("updated/text()").get()
+            yield from self._feed_entry(response.urljoin(link.strip()), published, outlet)
+
+    def parse_section(self, response: Response, outlet: str) -> Iterator[Request]:
+        if not isinstance(response, TextResponse):
+            return
+        current = self._outlet(outlet)
+        for link in self._links.extract_links(response):
+            if current.is_article(link.url):
+                yield self._request(link.url, self.parse_article, current)
+            elif current.is_section(link.url):
+                yield self._request(link.url, self.parse_section, current, DISCOVERY_PRIORITY - 1)
+
+    def parse_article(self, response: Response, outlet: str) -> Iterator[ArticlePage]:
+        listed = self._listed_for(response)
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        yield ArticlePage(
+            url=response.url,
+            outlet=outlet,
+            html=response.text if isinstance(response, TextResponse) else "",
+            content_type=content_type,
+            fetched_at=response.meta.get("warc_fetched_at") or datetime.now(timezone.utc),
+            warc_record_id=response.meta.get("warc_record_id", ""),
+            listed_published=listed[0] if listed else None,
+            listed_source=listed[1] if listed else None,
+        )
+
+    def fetch_failed(self, failure: Failure) -> Iterator[FetchFailure]:
+        """Record fetches that got no HTTP response; refused and non-2xx ones are archived already."""
+        if failure.check(IgnoreRequest, HttpError):
+            return
+        request = failure.request  # type: ignore[attr-defined]
+        yield FetchFailure(
+            url=request.url,
+            outlet=request.cb_kwargs.get("outlet"),
+            error=f"{failure.type.__name__}: {failure.getErrorMessage()}",
+            at=datetime.now(timezone.utc),
+        )
+
+    def _request(self, url: str, callback: Any, outlet: Outlet, priority: int = 0) -> Request:
+        return Request(
+            url,
+            callback=callback,
+            errback=self.fetch_failed,
+            cb_kwargs={"outlet": outlet.name},
+            priority=priority,
+        )
+
+    def _feed_entry(self, link: str, published: str | None, outlet: str) -> Iterator[Request]:
+        if not link:
+            return
+        if published:
+            self._remember(link, published, "feed")
+        yield self._request(link, self.parse_article, self._outlet(outlet))
+
+    def _outlet(self, name: str) -> Outlet:
+        return next(o for o in self.seed_list.outlets if o.name == name)
+
+    def _remember(self, url: str, published: str, source: str) -> None:
+        day = _iso_date(published)
+        if day:
+            self._listed.setdefault(url, (day, source))
+
+    def _listed_for(self, response: Response) -> tuple[str, str] | None:
+        for url in [*response.meta.get("redirect_urls", []), response.url]:
+            if url in self._listed:
+                return self._listed[url]
+        return None
+
+
+def _encoding(response: Response) -> str:
+    return response.encoding if isinstance(response, TextResponse) else "utf-8"
+
+
+def _iso_date(value: str) -> str | None:
+    """An ISO date from a feed (RFC 822) or sitemap (W3C datetime) date."""
+    value = value.strip()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).date().isoformat()
+    except (TypeError, ValueError):
+        return None
