@@ -19,7 +19,7 @@ from crawler.recorder import WarcRecorder
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_PRIORITY = 560
+RETRY_AFTER_PRIORITY = 650  # process_response after cookies (700), before redirect (600) and retry (550)
 
 
 class NewsArchive:

@@ -56,7 +56,9 @@ Registration and interplay
 ==========================
 Register at **650**::
 
-    DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.retryafter.RetryAfterMiddleware": 650}
+    DOWNLOADER_MIDDLEWARES = {
+        "crawler.middlewares.retryafter.RetryAfterMiddleware": 650,
+    }
 
 ``process_response`` runs from the highest number down, so at 650 the
 middleware sees 429/503 answers after ``CookiesMiddleware`` (700, which keeps
@@ -201,7 +203,8 @@ class RetryAfterMiddleware:
         if not settings.getbool("RETRY_AFTER_ENABLED", True):
             raise NotConfigured
         self.http_codes: frozenset[int] = frozenset(
-            int(code) for code in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])
+            int(code)
+            for code in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])
         )
         if not self.http_codes:
             raise NotConfigured("RETRY_AFTER_HTTP_CODES is empty")
@@ -258,7 +261,9 @@ class RetryAfterMiddleware:
         stats.inc_value("retry_after/waited_requests")
         started = monotonic()
         # Only a crawl seen running can be seen stopping (the shell never runs).
-        engine = self._engine if self._engine is not None and self._engine.running else None
+        engine = self._engine
+        if engine is not None and not engine.running:
+            engine = None
         try:
             while (remaining := self.remaining_pause(request)) > 0:
                 if engine is not None and not engine.running:
@@ -310,7 +315,8 @@ class RetryAfterMiddleware:
             state.epoch = next(self._epochs)
 
         header = response.headers.get(b"Retry-After")
-        delay = parse_retry_after(header, now=_parse_http_date(response.headers.get(b"Date")))
+        server_now = _parse_http_date(response.headers.get(b"Date"))
+        delay = parse_retry_after(header, now=server_now)
         if delay is None:
             source = "backoff"
             delay = self.base_delay * 2.0 ** min(state.failures - 1, _MAX_EXPONENT)

@@ -100,7 +100,16 @@ def test_parse_http_date_in_the_past_is_zero() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [None, b"", b"   ", b"soon", b"-5", b"1e3", b"12 s", "Wed, 32 Oct 2015 07:28:00 GMT"],
+    [
+        None,
+        b"",
+        b"   ",
+        b"soon",
+        b"-5",
+        b"1e3",
+        b"12 s",
+        "Wed, 32 Oct 2015 07:28:00 GMT",
+    ],
 )
 def test_parse_garbage_is_none(value: bytes | str | None) -> None:
     assert parse_retry_after(value, now=NOW) is None
@@ -370,7 +379,8 @@ def test_waiting_requests_are_dropped_when_the_crawl_stops() -> None:
 
     async def run() -> float:
         started = monotonic()
-        waiting = asyncio.ensure_future(mw.process_request(Request("http://a.example/2")))
+        later = Request("http://a.example/2")
+        waiting = asyncio.ensure_future(mw.process_request(later))
         await asyncio.sleep(0.05)
         engine.running = False
         with pytest.raises(IgnoreRequest):
@@ -485,6 +495,7 @@ def _crawl_main() -> None:
             "RETRY_TIMES": 2,
             "ROBOTSTXT_OBEY": False,
             "TELNETCONSOLE_ENABLED": False,
+            "REMOTE_CONTROL_ENABLED": False,
             "LOG_LEVEL": "INFO",
         }
     )
@@ -499,7 +510,8 @@ def test_real_crawl_honours_retry_after_per_host(
     url_a, hits_a = host_a
     url_b, hits_b = host_b
     code = f"from {__name__} import _crawl_main; _crawl_main()"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    pythonpath = [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)}
     proc = subprocess.run(
         [sys.executable, "-W", "error", "-c", code, url_a, url_b],
         cwd=REPO_ROOT,
