@@ -18,6 +18,14 @@ from trafilatura import load_html
 from trafilatura.settings import set_date_params
 
 EXTRACTOR = "trafilatura"
+
+#: Blocks that sit inside the article element on many outlets and that
+#: trafilatura keeps as text: licence notes (their licence is still read into
+#: ``Extraction.license``) and donation appeals, common on nonprofit outlets.
+PRUNE_XPATHS = [
+    "//*[a[@rel='license']]",
+    "//*[contains(@class, 'donat') or contains(@class, 'appeal') or contains(@id, 'donat')]",
+]
 EXTRACTOR_VERSION: str = trafilatura.__version__
 
 
@@ -29,12 +37,11 @@ class Extraction:
     title: str | None = None
     author: str | None = None
     published: str | None = None  # ISO date read from the page itself
-    listed_published: str | None = None  # ISO date from the feed or news sitemap
-    listed_source: str | None = None  # "feed" or "sitemap"
     sitename: str | None = None
     language: str | None = None
     canonical_url: str | None = None
     description: str | None = None
+    license: str | None = None
     extractor: str = EXTRACTOR
     extractor_version: str = EXTRACTOR_VERSION
     warnings: list[str] = field(default_factory=list)
@@ -52,8 +59,6 @@ def extract_article(
     html: str | bytes,
     url: str,
     fetched_at: datetime,
-    listed_published: str | None = None,
-    listed_source: str | None = None,
 ) -> Extraction | None:
     """Extract one article; ``None`` when the page holds no article text.
 
@@ -75,33 +80,30 @@ def extract_article(
         include_comments=False,
         include_tables=True,
         deduplicate=False,  # the dedup cache is process-wide: output would depend on crawl order
+        prune_xpath=PRUNE_XPATHS,
         date_extraction_params=params,
     )
     if document is None or not (document.text or "").strip():
         return None
     warnings = []
-    published = _not_after(document.date, fetched_at.date())
+    published = not_after(document.date, fetched_at.date())
     if document.date and published is None:
         warnings.append(f"page date {document.date} is after the fetch; dropped")
-    listed = _not_after(listed_published, fetched_at.date())
-    if listed_published and listed is None:
-        warnings.append(f"{listed_source} date {listed_published} is after the fetch; dropped")
     return Extraction(
         text=document.text.strip(),
         title=document.title,
         author=document.author,
         published=published,
-        listed_published=listed,
-        listed_source=listed_source if listed else None,
         sitename=document.sitename,
         language=document.language or declared_language,
         canonical_url=document.url,
         description=document.description,
+        license=document.license,
         warnings=warnings,
     )
 
 
-def _not_after(value: str | None, limit: date) -> str | None:
+def not_after(value: str | None, limit: date) -> str | None:
     """The value as an ISO date, if it parses and is not later than the limit."""
     if not value:
         return None

@@ -4,6 +4,11 @@ The crawler and ``newsarchive reindex`` both go through :class:`Ingester`,
 record by record in WARC order, so a database rebuilt from the WARC files is
 the database the crawl built. Ingesting a record twice is harmless: rows are
 keyed by WARC-Record-ID.
+
+An article's listed date (from a feed or news sitemap) is derived from the
+listings, whichever of the two was archived first: a feed may be parsed
+after the article it lists was fetched, and may list an address that only
+redirects to the article.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Article, Capture, FetchError, Outlet, Url
+from archive.db.models import Article, Capture, FetchError, Listing, Outlet, Url
+from archive.extract import not_after
 from archive.seeds import host_in_domains
 from archive.warc.records import ArchivedRecord
 
@@ -28,13 +34,17 @@ logger = logging.getLogger(__name__)
 OUTLETS_FIELD = "newsarchive-outlets"
 #: ``newsarchive`` key of the JSON metadata records this project writes.
 ARTICLE_KIND = "article/1"
+LISTING_KIND = "listing/1"
 FETCH_ERROR_KIND = "fetch-error/1"
+#: Longest redirect chain followed from a listed URL to its article.
+MAX_REDIRECTS = 10
 
 
 @dataclass
 class IngestCounts:
     captures: int = 0
     articles: int = 0
+    listings: int = 0
     fetch_errors: int = 0
     skipped: int = 0
 
@@ -61,6 +71,8 @@ class Ingester:
             kind = record.data.get("newsarchive")
             if kind == ARTICLE_KIND:
                 self._article(session, record)
+            elif kind == LISTING_KIND:
+                self._listing(session, record)
             elif kind == FETCH_ERROR_KIND:
                 self._fetch_error(session, record)
 
@@ -109,6 +121,7 @@ class Ingester:
                 content_type=record.content_type,
                 payload_digest=record.payload_digest,
                 ip_address=record.ip_address,
+                redirect_url=record.redirect_url,
                 **_pointer(record),
             )
         )
@@ -128,26 +141,88 @@ class Ingester:
             return
         data = record.data or {}
         session.add(
-            Article(
+            article := Article(
                 capture=capture,
                 url_id=capture.url_id,
                 outlet_id=capture.url.outlet_id,
                 title=data.get("title"),
                 author=data.get("author"),
                 published=data.get("published"),
-                listed_published=data.get("listed_published"),
-                listed_source=data.get("listed_source"),
                 sitename=data.get("sitename"),
                 language=data.get("language"),
                 canonical_url=data.get("canonical_url"),
                 description=data.get("description"),
+                license=data.get("license"),
                 text=data.get("text") or "",
                 extractor=data.get("extractor") or "unknown",
                 extractor_version=data.get("extractor_version") or "unknown",
                 **_pointer(record),
             )
         )
+        session.flush()
+        self._date_from_listings(session, article.url_id)
         self.counts.articles += 1
+
+    def _listing(self, session: Session, record: ArchivedRecord) -> None:
+        feed = session.scalar(select(Capture).where(Capture.record_id == record.refers_to))
+        if feed is None:
+            logger.warning("listing record %s refers to %s, which is not indexed; skipped", record.record_id, record.refers_to)
+            self.counts.skipped += 1
+            return
+        data = record.data or {}
+        for entry in data.get("entries", []):
+            url = self._url(session, entry["url"])
+            if session.scalar(select(Listing.id).where(Listing.url_id == url.id, Listing.listed_in_id == feed.id)):
+                continue
+            session.add(
+                Listing(
+                    url=url,
+                    listed_in=feed,
+                    # a feed cannot announce a publication later than the moment we read it
+                    published=not_after(entry.get("published"), feed.fetched_at.date()),
+                    source=str(data.get("source") or "feed"),
+                )
+            )
+            session.flush()
+            self._date_from_listings(session, self._redirect_target(session, url.id))
+            self.counts.listings += 1
+
+    def _redirect_target(self, session: Session, url_id: int) -> int:
+        """The URL a listed URL finally redirected to, as far as captures show."""
+        for _ in range(MAX_REDIRECTS):
+            target = session.scalar(
+                select(Capture.redirect_url)
+                .where(Capture.url_id == url_id, Capture.redirect_url.is_not(None))
+                .order_by(Capture.fetched_at.desc())
+                .limit(1)
+            )
+            target_id = target and session.scalar(select(Url.id).where(Url.url == target))
+            if not target_id:
+                break
+            url_id = target_id
+        return url_id
+
+    def _date_from_listings(self, session: Session, url_id: int) -> None:
+        """Give the URL's articles the earliest date any listing gave it or an address redirecting to it."""
+        aliases, frontier = {url_id}, {url_id}
+        for _ in range(MAX_REDIRECTS):
+            targets = select(Url.url).where(Url.id.in_(frontier))
+            frontier = set(
+                session.scalars(select(Capture.url_id).where(Capture.redirect_url.in_(targets)))
+            ) - aliases
+            if not frontier:
+                break
+            aliases |= frontier
+        earliest = session.execute(
+            select(Listing.published, Listing.source)
+            .where(Listing.url_id.in_(aliases), Listing.published.is_not(None))
+            .order_by(Listing.published, Listing.id)
+            .limit(1)
+        ).first()
+        if earliest is None:
+            return
+        for article in session.scalars(select(Article).where(Article.url_id == url_id)):
+            article.listed_published, article.listed_source = earliest
 
     def _fetch_error(self, session: Session, record: ArchivedRecord) -> None:
         if self._exists(session, FetchError, record.record_id):

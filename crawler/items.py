@@ -18,9 +18,18 @@ class ArticlePage:
     content_type: str
     fetched_at: datetime
     warc_record_id: str
-    listed_published: str | None = None
-    listed_source: str | None = None
     extraction: Extraction | None = None
+
+
+@dataclass
+class Listing:
+    """The entries of one feed or sitemap response: which URLs it listed, with which dates."""
+
+    url: str
+    outlet: str
+    source: str  # "feed" or "sitemap"
+    warc_record_id: str
+    entries: list[tuple[str, str | None]]  # (entry URL, ISO publication date or None)
 
 
 @dataclass

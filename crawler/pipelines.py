@@ -70,8 +70,6 @@ class ExtractionPipeline:
                 item.html,
                 item.url,
                 item.fetched_at,
-                item.listed_published,
-                item.listed_source,
             )
         except Exception as e:  # noqa: BLE001 - any extractor failure leaves the page archived
             raise DropItem(f"extraction failed for {item.url}: {e!r}") from e

@@ -27,12 +27,12 @@ from __future__ import annotations
 import json
 import logging
 import platform
+from importlib.metadata import version
 from datetime import datetime, timezone
 from typing import Any
 
 import scrapy
 import trafilatura
-import warcio
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -44,10 +44,10 @@ import archive
 from archive.archiver import Archiver, ArchiverError
 from archive.config import ArchivePaths
 from archive.db.session import open_database, session_factory
-from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, OUTLETS_FIELD, Ingester
+from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, LISTING_KIND, OUTLETS_FIELD, Ingester
 from archive.warc.records import HttpExchange, new_record_id
 from archive.warc.writer import DEFAULT_MAX_SIZE, WarcWriter
-from crawler.items import ArticlePage, FetchFailure
+from crawler.items import ArticlePage, FetchFailure, Listing
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +55,13 @@ logger = logging.getLogger(__name__)
 PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 
 RECORDING_NOTE = (
-    "Response bodies are stored as received, before content decoding. The HTTP client "
-    "removed chunked transfer framing, so Transfer-Encoding is stored as "
-    "X-Archive-Orig-Transfer-Encoding; header names are as the client reported them "
-    "(title-cased) with repeated headers on separate lines; reason phrases are the "
-    "standard ones for the status code. Request records hold the request as sent to the "
-    "origin, after all downloader middlewares."
+    "Response bodies are stored as received, before content decoding, without chunked "
+    "transfer framing. The HTTP client (Twisted) does not report connection headers "
+    "(Content-Length, Connection, Keep-Alive, Transfer-Encoding), so they are absent; a "
+    "Transfer-Encoding it does report is stored as X-Archive-Orig-Transfer-Encoding. "
+    "Header names are as the client reported them (title-cased), repeated headers on "
+    "separate lines; reason phrases are the standard ones for the status code. Request "
+    "records hold the request as sent to the origin, after all downloader middlewares."
 )
 
 
@@ -130,6 +131,14 @@ class WarcRecorder:
             payload = {"newsarchive": ARTICLE_KIND, "outlet": item.outlet, **item.extraction.to_dict()}
             self._submit(lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc)))
             self.crawler.stats.inc_value("archive/articles")
+        elif isinstance(item, Listing):
+            payload = {
+                "newsarchive": LISTING_KIND,
+                "outlet": item.outlet,
+                "source": item.source,
+                "entries": [{"url": url, "published": published} for url, published in item.entries],
+            }
+            self._submit(lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc)))
         elif isinstance(item, FetchFailure):
             payload = {"newsarchive": FETCH_ERROR_KIND, "outlet": item.outlet, "error": item.error}
             self._submit(lambda a: a.submit_metadata(item.url, None, payload, item.at))
@@ -158,7 +167,7 @@ class WarcRecorder:
         outlets = [o.describe() for o in seed_list.outlets] if seed_list else []
         return {
             "software": (
-                f"newsarchive/{archive.__version__} (Scrapy {scrapy.__version__}; warcio {warcio.__version__}; "
+                f"newsarchive/{archive.__version__} (Scrapy {scrapy.__version__}; warcio {version('warcio')}; "
                 f"trafilatura {trafilatura.__version__}; Python {platform.python_version()})"
             ),
             "format": "WARC File Format 1.1",

@@ -11,6 +11,7 @@ settings and their defaults are listed there.
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
 
 ADDONS = {"crawler.addon.NewsArchive": 0}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -62,9 +62,27 @@ class Capture(WarcPointer, Base):
     content_type: Mapped[str | None] = mapped_column(String(255))
     payload_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     ip_address: Mapped[str | None] = mapped_column(String(45))
+    #: Where a 3xx answer pointed (absolute), so redirect chains can be followed in the database.
+    redirect_url: Mapped[str | None] = mapped_column(Text, index=True)
 
     url: Mapped[Url] = relationship(back_populates="captures")
     article: Mapped[Article | None] = relationship(back_populates="capture")
+
+
+class Listing(Base):
+    """One entry of a feed or sitemap capture: the feed listed this URL, perhaps with a date."""
+
+    __tablename__ = "listings"
+    __table_args__ = (UniqueConstraint("url_id", "listed_in_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url_id: Mapped[int] = mapped_column(ForeignKey("urls.id"), index=True)
+    listed_in_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+    published: Mapped[str | None] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(16))
+
+    url: Mapped[Url] = relationship()
+    listed_in: Mapped[Capture] = relationship()
 
 
 class FetchError(WarcPointer, Base):
@@ -92,12 +110,14 @@ class Article(WarcPointer, Base):
     title: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(Text)
     published: Mapped[str | None] = mapped_column(String(10))
+    #: The earliest date a feed or news sitemap gave this URL (or one redirecting to it).
     listed_published: Mapped[str | None] = mapped_column(String(10))
     listed_source: Mapped[str | None] = mapped_column(String(16))
     sitename: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     canonical_url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     extractor: Mapped[str] = mapped_column(String(64))
     extractor_version: Mapped[str] = mapped_column(String(32))

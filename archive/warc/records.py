@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from io import BytesIO
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
@@ -83,6 +83,7 @@ class ArchivedRecord:
     content_type: str | None = None
     payload_digest: str | None = None
     ip_address: str | None = None
+    redirect_url: str | None = None  # absolute Location of a 3xx response
     data: dict[str, Any] | None = None  # JSON payload of metadata records, fields of warcinfo
 
 
@@ -192,15 +193,19 @@ def _request_target(url: str) -> str:
 def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: bytes | None) -> ArchivedRecord:
     """The indexable facts of a record; ``payload`` is its body for metadata and warcinfo records."""
     headers = record.rec_headers
-    status = content_type = None
+    status = content_type = redirect_url = None
+    target = headers.get_header("WARC-Target-URI") or ""
     if record.http_headers is not None and record.rec_type in ("response", "revisit"):
         code = record.http_headers.get_statuscode()
         status = int(code) if code and code.isdigit() else None
         content_type = record.http_headers.get_header("Content-Type")
+        moved_to = record.http_headers.get_header("Location")
+        if status is not None and 300 <= status < 400 and moved_to:
+            redirect_url = urljoin(target, moved_to.strip())
     return ArchivedRecord(
         rec_type=record.rec_type,
         record_id=headers.get_header("WARC-Record-ID"),
-        target_uri=headers.get_header("WARC-Target-URI") or "",
+        target_uri=target,
         date=parse_warc_date(headers.get_header("WARC-Date")),
         location=location,
         refers_to=headers.get_header("WARC-Refers-To") or headers.get_header("WARC-Concurrent-To"),
@@ -208,6 +213,7 @@ def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: by
         content_type=content_type,
         payload_digest=headers.get_header("WARC-Payload-Digest"),
         ip_address=headers.get_header("WARC-IP-Address"),
+        redirect_url=redirect_url,
         data=_payload_data(record, payload),
     )
 

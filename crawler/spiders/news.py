@@ -7,8 +7,10 @@ Google News), RSS/Atom feeds, and front or section pages whose links match
 the outlet's article patterns. Every entry of a feed or sitemap is taken as
 an article; on section pages only links matching ``article_patterns`` are,
 and links matching ``follow_patterns`` are followed as further section pages
-(up to ``DEPTH_LIMIT``). A publication date listed by a feed or news sitemap
-travels with the request so it is kept beside the page's own.
+(up to ``DEPTH_LIMIT``). Each feed or sitemap also yields a :class:`Listing`
+of its entries and their publication dates, archived beside the feed itself,
+so the date a feed or news sitemap gave an article is kept beside the page's
+own, whichever order the pages happen to arrive in.
 
 The spider only parses; archiving happens in the recorder extension and the
 pipelines.
@@ -31,10 +33,9 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from twisted.python.failure import Failure
 
 from archive.seeds import Outlet, SeedList, load_seeds
-from crawler.items import ArticlePage, FetchFailure
+from crawler.items import ArticlePage, FetchFailure, Listing
 
-#: Discovery documents are fetched before the articles they list, so the
-#: listed publication date is known when an article is also linked elsewhere.
+#: Discovery documents go before articles in the queue.
 DISCOVERY_PRIORITY = 10
 
 
@@ -47,7 +48,6 @@ class NewsSpider(Spider):
             raise ValueError("the news spider needs a seed list: scrapy crawl news -a seeds=seeds/FILE.toml")
         self.seed_list: SeedList = load_seeds(seeds)
         self.allowed_domains = self.seed_list.allowed_domains
-        self._listed: dict[str, tuple[str, str]] = {}
         self._links = LinkExtractor(unique=True)
 
     async def start(self) -> AsyncIterator[Request]:
@@ -59,32 +59,34 @@ class NewsSpider(Spider):
             for url in outlet.start_urls:
                 yield self._request(url, self.parse_section, outlet, DISCOVERY_PRIORITY - 1)
 
-    def parse_sitemap(self, response: Response, outlet: str) -> Iterator[Request]:
+    def parse_sitemap(self, response: Response, outlet: str) -> Iterator[Request | Listing]:
         body = gunzip(response.body) if gzip_magic_number(response) else response.body
         selector = Selector(text=body.decode("utf-8", "replace"), type="xml")
         selector.remove_namespaces()
+        current = self._outlet(outlet)
         for loc in selector.xpath("/sitemapindex/sitemap/loc/text()").getall():
-            yield self._request(loc.strip(), self.parse_sitemap, self._outlet(outlet), DISCOVERY_PRIORITY)
+            yield self._request(loc.strip(), self.parse_sitemap, current, DISCOVERY_PRIORITY)
+        entries = []
         for entry in selector.xpath("/urlset/url"):
             loc = (entry.xpath("loc/text()").get() or "").strip()
-            if not loc:
-                continue
-            published = entry.xpath("news/publication_date/text()").get()
-            if published:
-                self._remember(loc, published, "sitemap")
-            yield self._request(loc, self.parse_article, self._outlet(outlet))
+            if loc:
+                entries.append((loc, _iso_date(entry.xpath("news/publication_date/text()").get())))
+        yield from self._listed(response, current, "sitemap", entries)
 
-    def parse_feed(self, response: Response, outlet: str) -> Iterator[Request]:
+    def parse_feed(self, response: Response, outlet: str) -> Iterator[Request | Listing]:
         selector = Selector(text=response.body.decode(_encoding(response), "replace"), type="xml")
         selector.remove_namespaces()
+        entries = []
         for item in selector.xpath("//item"):  # RSS 2.0 and 0.9x
-            link = (item.xpath("link/text()").get() or item.xpath("guid[not(@isPermaLink='false')]/text()").get() or "").strip()
+            link = item.xpath("link/text()").get() or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
             published = item.xpath("pubDate/text()").get() or item.xpath("date/text()").get()
-            yield from self._feed_entry(link, published, outlet)
+            entries.append((link, published))
         for entry in selector.xpath("//entry"):  # Atom
-            link = entry.xpath("link[not(@rel) or @rel='alternate']/@href").get() or ""
+            link = entry.xpath("link[not(@rel) or @rel='alternate']/@href").get()
             published = entry.xpath("published/text()").get() or entry.xpath("updated/text()").get()
-            yield from self._feed_entry(response.urljoin(link.strip()), published, outlet)
+            entries.append((link, published))
+        listed = [(response.urljoin(link.strip()), _iso_date(published)) for link, published in entries if link]
+        yield from self._listed(response, self._outlet(outlet), "feed", listed)
 
     def parse_section(self, response: Response, outlet: str) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -97,7 +99,6 @@ class NewsSpider(Spider):
                 yield self._request(link.url, self.parse_section, current, DISCOVERY_PRIORITY - 1)
 
     def parse_article(self, response: Response, outlet: str) -> Iterator[ArticlePage]:
-        listed = self._listed_for(response)
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         yield ArticlePage(
             url=response.url,
@@ -106,8 +107,6 @@ class NewsSpider(Spider):
             content_type=content_type,
             fetched_at=response.meta.get("warc_fetched_at") or datetime.now(timezone.utc),
             warc_record_id=response.meta.get("warc_record_id", ""),
-            listed_published=listed[0] if listed else None,
-            listed_source=listed[1] if listed else None,
         )
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchFailure]:
@@ -131,34 +130,32 @@ class NewsSpider(Spider):
             priority=priority,
         )
 
-    def _feed_entry(self, link: str, published: str | None, outlet: str) -> Iterator[Request]:
-        if not link:
-            return
-        if published:
-            self._remember(link, published, "feed")
-        yield self._request(link, self.parse_article, self._outlet(outlet))
+    def _listed(
+        self, response: Response, outlet: Outlet, source: str, entries: list[tuple[str, str | None]]
+    ) -> Iterator[Request | Listing]:
+        for url, _ in entries:
+            yield self._request(url, self.parse_article, outlet)
+        if entries:
+            yield Listing(
+                url=response.url,
+                outlet=outlet.name,
+                source=source,
+                warc_record_id=response.meta.get("warc_record_id", ""),
+                entries=entries,
+            )
 
     def _outlet(self, name: str) -> Outlet:
         return next(o for o in self.seed_list.outlets if o.name == name)
-
-    def _remember(self, url: str, published: str, source: str) -> None:
-        day = _iso_date(published)
-        if day:
-            self._listed.setdefault(url, (day, source))
-
-    def _listed_for(self, response: Response) -> tuple[str, str] | None:
-        for url in [*response.meta.get("redirect_urls", []), response.url]:
-            if url in self._listed:
-                return self._listed[url]
-        return None
 
 
 def _encoding(response: Response) -> str:
     return response.encoding if isinstance(response, TextResponse) else "utf-8"
 
 
-def _iso_date(value: str) -> str | None:
+def _iso_date(value: str | None) -> str | None:
     """An ISO date from a feed (RFC 822) or sitemap (W3C datetime) date."""
+    if not value:
+        return None
     value = value.strip()
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()

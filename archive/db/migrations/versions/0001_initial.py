@@ -1,4 +1,4 @@
-"""initial schema: outlets, urls, captures, fetch errors, articles
+"""Initial schema: outlets, URLs, captures, listings, fetch errors, articles.
 
 Revision ID: 0001
 Revises: 
@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('content_type', sa.String(length=255), nullable=True),
     sa.Column('payload_digest', sa.String(length=64), nullable=True),
     sa.Column('ip_address', sa.String(length=45), nullable=True),
+    sa.Column('redirect_url', sa.Text(), nullable=True),
     sa.Column('record_id', sa.String(length=64), nullable=False),
     sa.Column('warc_filename', sa.String(length=255), nullable=False),
     sa.Column('warc_offset', sa.BigInteger(), nullable=False),
@@ -56,6 +57,7 @@ def upgrade() -> None:
     with op.batch_alter_table('captures', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_captures_fetched_at'), ['fetched_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_captures_payload_digest'), ['payload_digest'], unique=False)
+        batch_op.create_index(batch_op.f('ix_captures_redirect_url'), ['redirect_url'], unique=False)
         batch_op.create_index(batch_op.f('ix_captures_url_id'), ['url_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_captures_warc_filename'), ['warc_filename'], unique=False)
 
@@ -91,6 +93,7 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=16), nullable=True),
     sa.Column('canonical_url', sa.Text(), nullable=True),
     sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('license', sa.Text(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('extractor', sa.String(length=64), nullable=False),
     sa.Column('extractor_version', sa.String(length=32), nullable=False),
@@ -110,9 +113,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_articles_url_id'), ['url_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_articles_warc_filename'), ['warc_filename'], unique=False)
 
+    op.create_table('listings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('url_id', sa.Integer(), nullable=False),
+    sa.Column('listed_in_id', sa.Integer(), nullable=False),
+    sa.Column('published', sa.String(length=10), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['listed_in_id'], ['captures.id'], ),
+    sa.ForeignKeyConstraint(['url_id'], ['urls.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('url_id', 'listed_in_id')
+    )
+    with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listings_listed_in_id'), ['listed_in_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listings_url_id'), ['url_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listings_url_id'))
+        batch_op.drop_index(batch_op.f('ix_listings_listed_in_id'))
+
+    op.drop_table('listings')
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_articles_warc_filename'))
         batch_op.drop_index(batch_op.f('ix_articles_url_id'))
@@ -128,6 +151,7 @@ def downgrade() -> None:
     with op.batch_alter_table('captures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_captures_warc_filename'))
         batch_op.drop_index(batch_op.f('ix_captures_url_id'))
+        batch_op.drop_index(batch_op.f('ix_captures_redirect_url'))
         batch_op.drop_index(batch_op.f('ix_captures_payload_digest'))
         batch_op.drop_index(batch_op.f('ix_captures_fetched_at'))
 

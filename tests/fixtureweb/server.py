@@ -1,0 +1,554 @@
+"""An offline web of three news outlets, served on loopback as a plain-HTTP forward proxy.
+
+Crawls in tests point Scrapy's ``http_proxy`` at :class:`FixtureWeb`, so every request
+keeps its real address (``http://www.commondreams.org/news``) and the archived captures
+carry those addresses, while nothing leaves the machine.  Most URLs are static files
+under ``site/<host>/``; the few that need behaviour (redirects, errors, a slow answer,
+gzip, chunked framing, a repeated header) are listed in :data:`ROUTES`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import socket
+import socketserver
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["ROUTES", "SITE_DIR", "FixtureWeb", "Route", "ServedRequest"]
+
+logger = logging.getLogger(__name__)
+
+SITE_DIR: Path = Path(__file__).resolve().with_name("site")
+
+#: One fixed Last-Modified for every file, so captures are the same on every checkout
+#: (git does not keep file times).
+LAST_MODIFIED = "Thu, 28 Feb 2019 23:00:00 GMT"
+SERVER_NAME = "FixtureWeb/1.0"
+CHUNK_SIZE = 1024
+SLOW_STEP_SECONDS = 0.05
+IDLE_TIMEOUT_SECONDS = 30.0
+
+CONTENT_TYPES: dict[str, str] = {
+    ".html": "text/html; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
+#: Directory URLs (``/politics/``, ``/feed/atom/``) are served from the first of these.
+INDEX_NAMES: tuple[str, ...] = ("index.html", "index.rss", "index.atom", "index.xml")
+_HOST_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one URL does beyond "serve the file at its path" (all fields optional)."""
+
+    status: int = 200
+    location: str | None = None
+    #: Body file for an error status, relative to the host folder (``_errors/...``).
+    body_file: str | None = None
+    #: Answer only after ``FixtureWeb.slow_seconds``.
+    slow: bool = False
+    #: ``Content-Encoding: gzip`` when the request's Accept-Encoding allows it.
+    gzip: bool = False
+    #: ``Transfer-Encoding: chunked`` (HTTP/1.1 requests only; HTTP/1.0 gets Content-Length).
+    chunked: bool = False
+    #: 429 with ``Retry-After: 1`` on the first request, the file afterwards.
+    busy_once: bool = False
+    headers: Headers = ()
+
+
+CD_ARTICLE = (
+    "http://www.commondreams.org/news/2019/02/28/"
+    "major-failure-north-korea-summit-cut-short-trump-refuses-lift-sanctions"
+)
+TP_ARTICLE = "http://thinkprogress.org/trump-kim-summit-ends-early-no-nuclear-deal-8f1a2c3b4d5e/"
+TAC_ARTICLE = "http://www.theamericanconservative.com/larison/the-hanoi-summit-collapses/"
+
+#: Every URL with behaviour, by absolute URL (query included where it matters).
+ROUTES: dict[str, Route] = {
+    CD_ARTICLE: Route(gzip=True),
+    TP_ARTICLE: Route(chunked=True),
+    TAC_ARTICLE: Route(
+        headers=(
+            (
+                "Set-Cookie",
+                "__cfduid=d5c0b2e9f1a4c3b7e8d6a0f2c4b6e8a1c1551366300; "
+                "expires=Fri, 28-Feb-20 15:05:00 GMT; path=/; "
+                "domain=.theamericanconservative.com; HttpOnly",
+            ),
+            ("Set-Cookie", "tac_ab=b; path=/; Max-Age=2592000"),
+        )
+    ),
+    # A feed-proxy click-through link, then WordPress's shortlink, then the article.
+    "http://feeds.thinkprogress.org/~r/thinkprogress/~3/hanoi/": Route(
+        302, location="http://thinkprogress.org/?p=1234567"
+    ),
+    "http://thinkprogress.org/?p=1234567": Route(301, location=TP_ARTICLE),
+    "http://thinkprogress.org/trump-kim-summit-live-updates-2d7e9b0a6c14/": Route(slow=True),
+    "http://www.theamericanconservative.com/larison/what-the-hanoi-failure-means/": Route(
+        500, body_file="_errors/database-error.html"
+    ),
+    "http://www.theamericanconservative.com/busy/": Route(busy_once=True),
+}
+
+REASONS: dict[int, str] = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def _status_page(status: int, detail: str) -> bytes:
+    """A minimal HTML body for statuses that have no file of their own."""
+    reason = REASONS.get(status, "Error")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
+        f"<title>{status} {reason}</title></head>\n"
+        f"<body><h1>{reason}</h1><p>{detail}</p></body>\n</html>\n"
+    ).encode()
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip (``gzip;q=0`` and absence do not)."""
+    if not accept_encoding:
+        return False
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        weights[coding.strip().lower()] = weight
+    for name in ("gzip", "x-gzip"):
+        if name in weights:
+            return weights[name] > 0
+    return weights.get("*", 0.0) > 0
+
+
+def content_type_for(path: Path, body: bytes) -> str:
+    """The Content-Type of a site file: by suffix, and for ``.xml`` by root element,
+    because ``/rss.xml`` is a feed while ``/sitemap.xml`` is not."""
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        head = body[:512]
+        if b"<rss" in head:
+            return CONTENT_TYPES[".rss"]
+        if b"<feed" in head:
+            return CONTENT_TYPES[".atom"]
+    return CONTENT_TYPES.get(suffix, "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class ServedRequest:
+    """One request as the fixture answered it; ``body`` is the exact payload written
+    (after gzip, before chunk framing; empty for HEAD)."""
+
+    method: str
+    url: str
+    headers: Headers
+    status: int
+    response_headers: Headers
+    body: bytes
+    chunked: bool = False
+
+    def header(self, name: str) -> str | None:
+        """First value of a request header, case-insensitively."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def response_header_values(self, name: str) -> list[str]:
+        """Every value of a response header, in order (Set-Cookie may repeat)."""
+        return [v for k, v in self.response_headers if k.lower() == name.lower()]
+
+
+@dataclass
+class _Response:
+    """A response being built before it is logged and written."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    chunked: bool = False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers proxy-form and origin-form GET/HEAD requests from the site folder."""
+
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT_SECONDS
+
+    def version_string(self) -> str:
+        """The Server header value."""
+        return SERVER_NAME
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+        """Route the stdlib's access log to logging instead of stderr."""
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        """Serve a GET."""
+        self._serve(head=False)
+
+    def do_HEAD(self) -> None:
+        """Serve a HEAD: GET's headers without the body."""
+        self._serve(head=True)
+
+    def _not_allowed(self) -> None:
+        """Refuse other methods; the connection closes because a body may be unread."""
+        self.close_connection = True
+        url = self._target()[0] or self.path
+        resp = _Response(405, _status_page(405, "Only GET and HEAD are served."))
+        resp.headers.append(("Allow", "GET, HEAD"))
+        resp.headers.append(("Content-Type", CONTENT_TYPES[".html"]))
+        self._send(url, resp, head=False)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = _not_allowed
+
+    def _target(self) -> tuple[str | None, str | None, str]:
+        """(absolute URL for the log, host, path with query) of the request, taking the
+        absolute-form target of a proxy request before the Host header (RFC 9112 3.2.2)."""
+        target = self.path
+        if target.lower().startswith(("http://", "https://")):
+            parts = urlsplit(target)
+            host = parts.hostname
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            return target, host, path
+        host_header = self.headers.get("Host")
+        if not target.startswith("/") or not host_header:
+            return None, None, target
+        return f"http://{host_header}{target}", urlsplit(f"//{host_header}").hostname, target
+
+    def _serve(self, head: bool) -> None:
+        """Build, log and write the answer to one request."""
+        url, host, path = self._target()
+        if url is None or host is None:
+            resp = _Response(400, _status_page(400, "Send an absolute URL or a Host header."))
+            resp.headers.append(("Content-Type", CONTENT_TYPES[".html"]))
+            self.close_connection = True
+            self._send(url or self.path, resp, head)
+            return
+        web, host = self.server.web, host.lower()
+        if web.route_for(host, path).slow and not web.wait_slow():
+            self.close_connection = True  # stopping: drop the connection unanswered
+            return
+        resp = web.respond(host, path, self.headers.get("Accept-Encoding"), self.request_version)
+        self._send(url, resp, head)
+
+    def _send(self, url: str, resp: _Response, head: bool) -> None:
+        """Log the response, then write its status line, headers and (framed) body."""
+        headers: list[tuple[str, str]] = [
+            ("Server", self.version_string()),
+            ("Date", self.date_time_string()),
+        ]
+        headers.extend(resp.headers)
+        if resp.chunked:
+            headers.append(("Transfer-Encoding", "chunked"))
+        else:
+            headers.append(("Content-Length", str(len(resp.body))))
+        if self.close_connection:
+            headers.append(("Connection", "close"))
+        elif self.request_version == "HTTP/1.0":
+            headers.append(("Connection", "keep-alive"))
+        body = b"" if head else resp.body
+        self.server.web.record(
+            ServedRequest(
+                method=self.command,
+                url=url,
+                headers=tuple(self.headers.items()),
+                status=resp.status,
+                response_headers=tuple(headers),
+                body=body,
+                chunked=resp.chunked,
+            )
+        )
+        self.send_response_only(resp.status, REASONS.get(resp.status))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if head:
+            return
+        if resp.chunked:
+            for start in range(0, len(body), CHUNK_SIZE):
+                chunk = body[start : start + CHUNK_SIZE]
+                self.wfile.write(b"%X\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(body)
+        self.wfile.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that remembers its connections so stop() can end them."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], web: FixtureWeb) -> None:
+        self.web = web
+        self._lock = threading.Lock()
+        self._active: dict[threading.Thread, socket.socket] = {}
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the address (slow offline)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
+        """Handle each connection in a daemon thread that is tracked until it ends."""
+        thread = threading.Thread(
+            target=self._run_connection,
+            args=(request, client_address),
+            name=f"fixtureweb-{client_address[1]}",
+            daemon=True,
+        )
+        with self._lock:
+            self._active[thread] = request
+        thread.start()
+
+    def _run_connection(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        """Serve one connection, then forget it."""
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            with self._lock:
+                self._active.pop(threading.current_thread(), None)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients that hang up are normal here; log them quietly, not on stderr."""
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+    def close_connections(self, timeout: float) -> None:
+        """Shut down open connections (idle keep-alives included) and join their threads."""
+        with self._lock:
+            active = list(self._active.items())
+        for _, sock in active:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for thread, _ in active:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class FixtureWeb:
+    """The fixture web on a free loopback port; use as a context manager.
+
+    ``slow_seconds`` is how long the slow page waits before answering; tests use a
+    fraction of a second, crawls keep the default to provoke a download timeout.
+    """
+
+    def __init__(
+        self,
+        slow_seconds: float = 10.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        site_dir: Path = SITE_DIR,
+    ) -> None:
+        self.slow_seconds = slow_seconds
+        self.host = host
+        self.requested_port = port
+        self.site_dir = site_dir.resolve()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._requests: list[ServedRequest] = []
+        self._busy_seen: set[str] = set()
+
+    # -- life cycle ---------------------------------------------------------------
+    def start(self) -> FixtureWeb:
+        """Bind the port and serve in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("FixtureWeb is already running")
+        self._stopping = threading.Event()
+        self._server = _Server((self.host, self.requested_port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fixtureweb-accept",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.debug("fixture web listening on %s", self.proxy_url)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, wake the slow page, end open connections, close the port."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections(timeout)
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FixtureWeb:
+        """Start on entry."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop on exit, whatever happened inside."""
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (only while running)."""
+        if self._server is None:
+            raise RuntimeError("FixtureWeb is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def proxy_url(self) -> str:
+        """What to put in ``http_proxy``."""
+        return f"http://{self.host}:{self.port}"
+
+    # -- request log ----------------------------------------------------------------
+    @property
+    def requests(self) -> list[ServedRequest]:
+        """A snapshot of the requests answered so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_for(self, url: str) -> list[ServedRequest]:
+        """The logged requests for one absolute URL."""
+        return [r for r in self.requests if r.url == url]
+
+    def clear_requests(self) -> None:
+        """Forget the request log (the 429 route keeps its state)."""
+        with self._lock:
+            self._requests.clear()
+
+    def record(self, served: ServedRequest) -> None:
+        """Append to the log; called just before the response is written, so a client
+        that has read a response always finds it logged."""
+        with self._lock:
+            self._requests.append(served)
+
+    # -- routing --------------------------------------------------------------------
+    @staticmethod
+    def route_for(host: str, path: str) -> Route:
+        """The behaviour of a URL: exact match first, then without its query."""
+        url = f"http://{host}{path}"
+        route = ROUTES.get(url) or ROUTES.get(url.partition("?")[0])
+        return route or Route()
+
+    def wait_slow(self) -> bool:
+        """Sleep ``slow_seconds`` in short steps; False if the server is stopping."""
+        deadline = time.monotonic() + self.slow_seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._stopping.wait(min(SLOW_STEP_SECONDS, remaining)):
+                return False
+        return True
+
+    def find_file(self, host: str, path: str) -> Path | None:
+        """The site file for a host and path, or None; refuses anything outside the
+        host folder and ``_``-prefixed internals such as error bodies."""
+        if not _HOST_RE.match(host):
+            return None
+        host_dir = self.site_dir / host
+        if not host_dir.is_dir():
+            return None
+        raw_path = path.partition("?")[0]
+        segments = [s for s in unquote(raw_path).split("/") if s]
+        if any(s in (".", "..") or s.startswith("_") or "\\" in s or "\0" in s for s in segments):
+            return None
+        candidate = host_dir.joinpath(*segments)
+        if candidate.is_file():
+            return None if raw_path.endswith("/") else candidate
+        if candidate.is_dir():
+            for name in INDEX_NAMES:
+                if (candidate / name).is_file():
+                    return candidate / name
+        return None
+
+    def respond(
+        self, host: str, path: str, accept_encoding: str | None, request_version: str
+    ) -> _Response:
+        """The response for a GET of ``http://{host}{path}`` (before Server, Date and
+        framing headers, which the handler adds)."""
+        route = self.route_for(host, path)
+        url = f"http://{host}{path}"
+        if route.location is not None:
+            body = (
+                f'<html><head><title>{route.status} {REASONS[route.status]}</title></head>'
+                f'<body><a href="{route.location}">{REASONS[route.status]}</a></body></html>\n'
+            ).encode()
+            return _Response(
+                route.status,
+                body,
+                [("Content-Type", CONTENT_TYPES[".html"]), ("Location", route.location)],
+            )
+        if route.body_file is not None:
+            body = (self.site_dir / host / route.body_file).read_bytes()
+            return _Response(route.status, body, [("Content-Type", CONTENT_TYPES[".html"])])
+        if route.busy_once and self._first_visit(url):
+            resp = _Response(429, _status_page(429, "Please retry in a second."))
+            resp.headers += [("Content-Type", CONTENT_TYPES[".html"]), ("Retry-After", "1")]
+            return resp
+        found = self.find_file(host, path)
+        if found is None:
+            resp = _Response(404, _status_page(404, "The requested URL was not found on this server."))
+            resp.headers.append(("Content-Type", CONTENT_TYPES[".html"]))
+            return resp
+        body = found.read_bytes()
+        resp = _Response(
+            200,
+            body,
+            [("Content-Type", content_type_for(found, body)), ("Last-Modified", LAST_MODIFIED)],
+        )
+        if route.gzip:
+            resp.headers.append(("Vary", "Accept-Encoding"))
+            if accepts_gzip(accept_encoding):
+                resp.body = gzip.compress(body, compresslevel=6, mtime=0)
+                resp.headers.append(("Content-Encoding", "gzip"))
+        resp.chunked = route.chunked and request_version == "HTTP/1.1"
+        resp.headers.extend(route.headers)
+        return resp
+
+    def _first_visit(self, url: str) -> bool:
+        """True exactly once per URL and server instance (for the 429 route)."""
+        with self._lock:
+            if url in self._busy_seen:
+                return False
+            self._busy_seen.add(url)
+            return True
+
