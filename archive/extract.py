@@ -71,8 +71,9 @@ def extract_article(
         return None
     # read before extraction, which prunes the tree in place
     declared_language = (tree.get("lang") or "").split("-")[0].strip().lower() or None
+    # htmldate's own upper bound stays "today": bounded by the fetch date it would
+    # settle for an older, wrong date (an image path's /2019/02/) instead of refusing.
     params = set_date_params(extensive=True)
-    params["max_date"] = fetched_at.date().isoformat()
     document = trafilatura.bare_extraction(
         tree,
         url=url,

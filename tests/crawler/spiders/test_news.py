@@ -1,0 +1,124 @@
+"""The news spider's parsing, on the fixture web's files (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response, XmlResponse
+from scrapy.utils.test import get_crawler
+
+from archive.seeds import SeedError
+from crawler.items import ArticlePage, Listing
+from crawler.spiders.news import NewsSpider
+from tests.conftest import FIXTURE_SEEDS, REPO
+from tests.fixtureweb.server import SITE_DIR
+
+CD = "Common Dreams"
+TP = "ThinkProgress"
+TAC = "The American Conservative"
+
+
+@pytest.fixture
+def spider() -> NewsSpider:
+    return NewsSpider.from_crawler(get_crawler(NewsSpider), seeds=str(FIXTURE_SEEDS))
+
+
+def response(url: str, path: str, cls: type[Response] = XmlResponse, **headers: str) -> Response:
+    request = Request(url, meta={"warc_record_id": "<urn:uuid:feed>"})
+    return cls(url=url, body=(SITE_DIR / path).read_bytes(), request=request, headers=headers)
+
+
+def split(results: list) -> tuple[list[Request], list[Listing]]:
+    return [r for r in results if isinstance(r, Request)], [r for r in results if isinstance(r, Listing)]
+
+
+def test_start_requests_cover_every_discovery_source(spider: NewsSpider) -> None:
+    async def collect() -> list[Request]:
+        return [r async for r in spider.start()]
+
+    requests = asyncio.run(collect())
+    urls = {r.url for r in requests}
+    for outlet in spider.seed_list.outlets:
+        assert set(outlet.feeds) | set(outlet.sitemaps) | set(outlet.start_urls) <= urls
+    feeds = [r for r in requests if r.callback == spider.parse_feed]
+    sections = [r for r in requests if r.callback == spider.parse_section]
+    assert min(r.priority for r in feeds) > max(r.priority for r in sections)
+
+
+def test_rss_feed_lists_articles_with_dates(spider: NewsSpider) -> None:
+    url = "http://www.theamericanconservative.com/feed/"
+    requests, listings = split(list(spider.parse_feed(response(url, "www.theamericanconservative.com/feed/index.rss"), TAC)))
+    article = "http://www.theamericanconservative.com/larison/the-hanoi-summit-collapses/"
+    assert [r.url for r in requests] == [article]
+    assert requests[0].callback == spider.parse_article and requests[0].cb_kwargs == {"outlet": TAC}
+    (listing,) = listings
+    assert (listing.url, listing.source, listing.warc_record_id) == (url, "feed", "<urn:uuid:feed>")
+    assert listing.entries == [(article, "2019-02-28")]
+
+
+def test_atom_feed_entry_links_are_followed_as_given(spider: NewsSpider) -> None:
+    url = "http://thinkprogress.org/feed/atom/"
+    requests, (listing,) = split(list(spider.parse_feed(response(url, "thinkprogress.org/feed/atom/index.atom"), TP)))
+    assert [r.url for r in requests] == ["http://feeds.thinkprogress.org/~r/thinkprogress/~3/hanoi/"]
+    assert listing.entries[0][1] == "2019-02-28"
+
+
+def test_news_sitemap_dates_and_sitemap_index(spider: NewsSpider) -> None:
+    cd = list(spider.parse_sitemap(response("http://www.commondreams.org/sitemap.xml", "www.commondreams.org/sitemap.xml"), CD))
+    requests, (listing,) = split(cd)
+    assert len(requests) == len(listing.entries) >= 2
+    dated = dict(listing.entries)
+    assert dated["http://www.commondreams.org/news/2019/02/28/major-failure-north-korea-summit-cut-short-trump-refuses-lift-sanctions"] == "2019-02-28"
+
+    index = list(spider.parse_sitemap(response("http://thinkprogress.org/sitemap.xml", "thinkprogress.org/sitemap.xml"), TP))
+    assert [r.url for r in index] == ["http://thinkprogress.org/sitemap-posts-2019-02.xml"]
+    assert index[0].callback == spider.parse_sitemap
+
+
+def test_section_page_yields_only_article_links(spider: NewsSpider) -> None:
+    page = response("http://www.commondreams.org/news", "www.commondreams.org/news/index.html", HtmlResponse)
+    requests = list(spider.parse_section(page, CD))
+    urls = {r.url for r in requests}
+    assert "http://www.commondreams.org/news/2019/02/28/major-failure-north-korea-summit-cut-short-trump-refuses-lift-sanctions" in urls
+    assert all(spider.seed_list.outlets[0].is_article(u) for u in urls)
+    assert not any("/search" in u or "/about" in u for u in urls)
+
+
+def test_article_page_becomes_an_item(spider: NewsSpider) -> None:
+    url = "http://www.theamericanconservative.com/larison/the-hanoi-summit-collapses/"
+    page = response(url, "www.theamericanconservative.com/larison/the-hanoi-summit-collapses/index.html", HtmlResponse, **{"Content-Type": "text/html; charset=utf-8"})
+    (item,) = spider.parse_article(page, TAC)
+    assert isinstance(item, ArticlePage)
+    assert (item.url, item.outlet, item.warc_record_id) == (url, TAC, "<urn:uuid:feed>")
+    assert "The Hanoi Summit Collapses" in item.html
+
+
+def test_spider_refuses_a_bad_seed_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[outlet]]\nname = "X"\nallowed_domains = ["x.org"]\nfeeds = ["x.org/feed"]\narticle_patterns = ["."]\n')
+    with pytest.raises(SeedError, match=r"outlet\[0\]\.feeds\[0\]"):
+        NewsSpider(seeds=str(bad))
+    with pytest.raises(ValueError, match="needs a seed list"):
+        NewsSpider()
+
+
+def test_scrapy_crawl_stops_before_starting_on_a_bad_seed_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[outlet]]\nname = "X"\nallowed_domains = ["x.org"]\nstart_urls = ["http://x.org/"]\n')
+    data = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={bad}", "-s", f"ARCHIVE_DATA_DIR={data}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert f"error: {bad}: outlet[0].article_patterns: required" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not data.exists()
