@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from archive.extract import Extraction
@@ -14,7 +14,7 @@ class ArticlePage:
 
     url: str
     outlet: str
-    html: str
+    html: str = field(repr=False)  # kept out of log lines
     content_type: str
     fetched_at: datetime
     warc_record_id: str

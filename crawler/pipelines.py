@@ -16,6 +16,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 
 from archive.extract import extract_article
 from crawler.items import ArticlePage
@@ -35,14 +36,15 @@ class ExtractionPipeline:
     dropped here; it stays archived as a capture without an article.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, stats: StatsCollector) -> None:
         self.workers = workers
+        self.stats = stats
         self._pool: Executor | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractionPipeline:
         workers = crawler.settings.getint("EXTRACTION_WORKERS", os.cpu_count() or 1)
-        return cls(workers)
+        return cls(workers, crawler.stats)
 
     def open_spider(self) -> None:
         if self.workers > 0:
@@ -60,8 +62,9 @@ class ExtractionPipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
-        if not item.content_type.split(";")[0].strip().lower() in HTML_TYPES or not item.html:
-            raise DropItem(f"not an HTML page ({item.content_type or 'no Content-Type'}): {item.url}")
+        if item.content_type.split(";")[0].strip().lower() not in HTML_TYPES or not item.html:
+            self.stats.inc_value("extraction/not_html")
+            raise DropItem(f"not an HTML page ({item.content_type or 'no Content-Type'}): {item.url}", log_level="INFO")
         loop = asyncio.get_running_loop()
         try:
             item.extraction = await loop.run_in_executor(
@@ -72,7 +75,10 @@ class ExtractionPipeline:
                 item.fetched_at,
             )
         except Exception as e:  # noqa: BLE001 - any extractor failure leaves the page archived
+            self.stats.inc_value("extraction/failed")
             raise DropItem(f"extraction failed for {item.url}: {e!r}") from e
         if item.extraction is None:
-            raise DropItem(f"no article text found: {item.url}")
+            self.stats.inc_value("extraction/no_article")
+            raise DropItem(f"no article text found: {item.url}", log_level="INFO")
+        self.stats.inc_value("extraction/articles")
         return item

@@ -37,7 +37,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
-from twisted.internet.defer import Deferred
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 import archive
@@ -144,12 +144,13 @@ class WarcRecorder:
             self._submit(lambda a: a.submit_metadata(item.url, None, payload, item.at))
             self.crawler.stats.inc_value("archive/fetch_errors")
 
-    def spider_closed(self, spider: Spider, reason: str) -> Deferred[None] | None:
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.archiver is None:
-            return None
+            return
         archiver, self.archiver = self.archiver, None
+        # joining the writer threads waits for the queue to drain: not on the reactor's thread
+        await maybe_deferred_to_future(deferToThread(archiver.close))
         self.crawler.stats.set_value("archive/records_written", archiver.records_written)
-        return deferToThread(archiver.close)
 
     def _submit(self, submit: Any) -> None:
         if self.archiver is None:
@@ -159,7 +160,7 @@ class WarcRecorder:
         except ArchiverError:
             logger.critical("the archive cannot be written; stopping the crawl", exc_info=True)
             if self.crawler.engine is not None:
-                self.crawler.engine.close_spider(self.crawler.spider, "archive_error")
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_error"))
 
     def _warcinfo(self, spider: Spider) -> dict[str, str]:
         settings = self.crawler.settings

@@ -191,4 +191,6 @@ def test_outlets_come_from_the_seed_list(sessions) -> None:
 def test_crawl_finished_cleanly(fixture_crawl: CrawlRun) -> None:
     assert "'finish_reason': 'finished'" in fixture_crawl.log
     assert "Traceback" not in fixture_crawl.log
+    assert "Warning:" not in fixture_crawl.log
+    assert "'extraction/articles': 3" in fixture_crawl.log
     assert "archive/responses" in fixture_crawl.log
