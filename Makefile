@@ -29,6 +29,7 @@ demo: $(STAMP)
 	$(BIN)/newsarchive --data $(DEMO_DATA) summary
 
 test: $(STAMP)
+	$(BIN)/ruff check archive crawler tests
 	$(BIN)/python -m pytest
 
 # Re-pin requirements.lock to what is installed in .venv (after changing dependencies in pyproject.toml).

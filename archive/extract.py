@@ -113,4 +113,3 @@ def not_after(value: str | None, limit: date) -> str | None:
     except ValueError:
         return None
     return day.isoformat() if day <= limit else None
-

@@ -166,7 +166,9 @@ class Ingester:
     def _listing(self, session: Session, record: ArchivedRecord) -> None:
         feed = session.scalar(select(Capture).where(Capture.record_id == record.refers_to))
         if feed is None:
-            logger.warning("listing record %s refers to %s, which is not indexed; skipped", record.record_id, record.refers_to)
+            logger.warning(
+                "listing record %s refers to %s, which is not indexed; skipped", record.record_id, record.refers_to
+            )
             self.counts.skipped += 1
             return
         data = record.data or {}
@@ -207,9 +209,7 @@ class Ingester:
         aliases, frontier = {url_id}, {url_id}
         for _ in range(MAX_REDIRECTS):
             targets = select(Url.url).where(Url.id.in_(frontier))
-            frontier = set(
-                session.scalars(select(Capture.url_id).where(Capture.redirect_url.in_(targets)))
-            ) - aliases
+            frontier = set(session.scalars(select(Capture.url_id).where(Capture.redirect_url.in_(targets)))) - aliases
             if not frontier:
                 break
             aliases |= frontier

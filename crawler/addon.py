@@ -26,7 +26,9 @@ class NewsArchive:
     def update_settings(self, settings: BaseSettings) -> None:
         settings.setdefault_in_component_priority_dict("EXTENSIONS", WarcRecorder, 0)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ExtractionPipeline, 300)
-        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, RETRY_AFTER_PRIORITY)
+        settings.setdefault_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, RETRY_AFTER_PRIORITY
+        )
         contact = settings.get("ARCHIVE_CONTACT_URL") or ""
         agent = f"newsarchive/{archive.__version__} (+{contact})" if contact else f"newsarchive/{archive.__version__}"
         settings.set("USER_AGENT", agent, "addon")

@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 import logging
 import platform
-from importlib.metadata import version
 from datetime import datetime, timezone
+from importlib.metadata import version
 from typing import Any
 
 import scrapy
@@ -38,6 +38,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.threads import deferToThread
 
 import archive
@@ -129,7 +130,9 @@ class WarcRecorder:
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         if isinstance(item, ArticlePage) and item.extraction is not None:
             payload = {"newsarchive": ARTICLE_KIND, "outlet": item.outlet, **item.extraction.to_dict()}
-            self._submit(lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc)))
+            self._submit(
+                lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc))
+            )
             self.crawler.stats.inc_value("archive/articles")
         elif isinstance(item, Listing):
             payload = {
@@ -138,7 +141,9 @@ class WarcRecorder:
                 "source": item.source,
                 "entries": [{"url": url, "published": published} for url, published in item.entries],
             }
-            self._submit(lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc)))
+            self._submit(
+                lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc))
+            )
         elif isinstance(item, FetchFailure):
             payload = {"newsarchive": FETCH_ERROR_KIND, "outlet": item.outlet, "error": item.error}
             self._submit(lambda a: a.submit_metadata(item.url, None, payload, item.at))
@@ -190,6 +195,9 @@ def _header_lines(headers: Any) -> list[tuple[bytes, bytes]]:
 def _request_headers(request: Request) -> list[tuple[bytes, bytes]]:
     lines = [(n, v) for n, v in _header_lines(request.headers) if n.lower() not in PRIVATE_REQUEST_HEADERS]
     if not any(n.lower() == b"host" for n, _ in lines):
-        host = request.url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
-        lines.insert(0, (b"Host", host.encode("idna") if not host.isascii() else host.encode("ascii")))
+        parts = urlparse_cached(request)
+        host = (parts.hostname or "").encode("idna")
+        if parts.port:
+            host += b":%d" % parts.port
+        lines.insert(0, (b"Host", host))
     return lines

@@ -48,14 +48,21 @@ class CrawlRun:
         return f"sqlite:///{self.data_dir / 'archive.db'}"
 
 
-def run_crawl(web: FixtureWeb, data_dir: Path, seeds: Path = FIXTURE_SEEDS, **settings: str) -> CrawlRun:
+def run_crawl(
+    web: FixtureWeb, data_dir: Path, seeds: Path = FIXTURE_SEEDS, proxy: bool = True, **settings: str
+) -> CrawlRun:
     """One ``scrapy crawl news`` in its own process (a reactor cannot restart), through the fixture web."""
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}"]
     for name, value in {**TEST_CRAWL_SETTINGS, "ARCHIVE_DATA_DIR": str(data_dir), **settings}.items():
         command += ["-s", f"{name}={value}"]
     web.clear_requests()
     done = subprocess.run(
-        command, cwd=REPO, env=proxy_env(web.proxy_url), capture_output=True, text=True, timeout=300
+        command,
+        cwd=REPO,
+        env=proxy_env(web.proxy_url) if proxy else dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return CrawlRun(data_dir, done.returncode, done.stdout + done.stderr, web.requests)
 

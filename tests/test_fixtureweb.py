@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.error import HTTPError
-from urllib.parse import urljoin, urldefrag
+from urllib.parse import urldefrag, urljoin
 from urllib.request import OpenerDirector, ProxyHandler, Request, build_opener
 from urllib.robotparser import RobotFileParser
 
@@ -220,7 +220,7 @@ def opener(web: FixtureWeb) -> OpenerDirector:
 def test_labels_match_text_lines(seed: Seed) -> None:
     assert len(seed.labels) == len(seed.lines)
     assert set(seed.labels) <= LABELS
-    for line, label in zip(seed.lines, seed.labels):
+    for line, label in zip(seed.lines, seed.labels, strict=True):
         assert (label == "blank") == (line.strip() == ""), (label, line)
     assert seed.labelled("title") == [seed.title]
     assert len(seed.body_lines) >= 5
@@ -248,7 +248,13 @@ def test_expected_json_describes_every_seed() -> None:
         assert seed.language == "en"
         assert seed.url.startswith(f"http://{seed.host}/")
     assert {case["kind"] for case in CASES} >= {
-        "not-found", "server-error", "redirect-chain", "slow", "non-html", "robots-disallowed", "rate-limited",
+        "not-found",
+        "server-error",
+        "redirect-chain",
+        "slow",
+        "non-html",
+        "robots-disallowed",
+        "rate-limited",
     }
 
 
@@ -339,19 +345,24 @@ def test_seed_list_start_pages_lead_to_articles(opener: OpenerDirector, outlet: 
 
 def test_common_dreams_section_links(opener: OpenerDirector) -> None:
     hrefs = set(links_of(CD_NEWS, fetch(opener, CD_NEWS).text).hrefs)
-    assert {CD.url, *CD_MISSING, "http://www.commondreams.org/about",
-            "http://www.commondreams.org/search?q=korea"} <= hrefs
+    assert {
+        CD.url,
+        *CD_MISSING,
+        "http://www.commondreams.org/about",
+        "http://www.commondreams.org/search?q=korea",
+    } <= hrefs
     assert fetch(opener, "http://www.commondreams.org/about").status == 200
     assert fetch(opener, "http://www.commondreams.org/").status == 200
 
 
 def test_thinkprogress_section_links_slow_page(opener: OpenerDirector) -> None:
-    hrefs = set(links_of("http://thinkprogress.org/politics/",
-                         fetch(opener, "http://thinkprogress.org/politics/").text).hrefs)
+    hrefs = set(
+        links_of("http://thinkprogress.org/politics/", fetch(opener, "http://thinkprogress.org/politics/").text).hrefs
+    )
     assert {TP.url, TP_SLOW, "http://thinkprogress.org/about/"} <= hrefs
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["found_in"]], ids=lambda c: f'{c["kind"]}')
+@pytest.mark.parametrize("case", [c for c in CASES if c["found_in"]], ids=lambda c: f"{c['kind']}")
 def test_every_case_is_reachable_from_its_sources(opener: OpenerDirector, case: dict) -> None:
     for source in case["found_in"]:
         page = fetch(opener, source)
@@ -398,7 +409,7 @@ def test_common_dreams_news_sitemap(opener: OpenerDirector) -> None:
     sitemap = fetch(opener, "http://www.commondreams.org/sitemap.xml")
     assert sitemap.headers["Content-Type"] == "application/xml; charset=utf-8"
     root = ET.fromstring(sitemap.body)
-    assert root.tag == "{%s}urlset" % NS["sm"]
+    assert root.tag == f"{{{NS['sm']}}}urlset"
     urls = root.findall("sm:url", NS)
     assert [u.findtext("sm:loc", namespaces=NS) for u in urls] == [CD.url, CD_PDF]
     news = urls[0].find("news:news", NS)
@@ -410,7 +421,7 @@ def test_common_dreams_news_sitemap(opener: OpenerDirector) -> None:
 
 def test_thinkprogress_sitemap_index(opener: OpenerDirector) -> None:
     root = ET.fromstring(fetch(opener, "http://thinkprogress.org/sitemap.xml").body)
-    assert root.tag == "{%s}sitemapindex" % NS["sm"]
+    assert root.tag == f"{{{NS['sm']}}}sitemapindex"
     (child,) = [s.findtext("sm:loc", namespaces=NS) for s in root.findall("sm:sitemap", NS)]
     assert child == "http://thinkprogress.org/sitemap-posts-2019-02.xml"
     urlset = ET.fromstring(fetch(opener, child).body)
@@ -459,8 +470,12 @@ def test_redirect_chain(web: FixtureWeb, opener: OpenerDirector) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    [*CD_MISSING, "http://www.commondreams.org/no/such/page", "http://unknown.example/",
-     "http://www.theamericanconservative.com/_errors/database-error.html"],
+    [
+        *CD_MISSING,
+        "http://www.commondreams.org/no/such/page",
+        "http://unknown.example/",
+        "http://www.theamericanconservative.com/_errors/database-error.html",
+    ],
 )
 def test_not_found(opener: OpenerDirector, url: str) -> None:
     page = fetch(opener, url)
@@ -645,7 +660,10 @@ def test_run_command_uses_the_proxy_and_returns_its_code() -> None:
     )
     result = subprocess.run(
         [sys.executable, "-m", "tests.fixtureweb", "run", "--slow-seconds", "0.1", "--", sys.executable, "-c", child],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "no_proxy": "*"},
     )
     assert result.returncode == 7, result.stderr
@@ -655,7 +673,10 @@ def test_run_command_uses_the_proxy_and_returns_its_code() -> None:
 def test_serve_command_prints_proxy_url_and_stops_on_sigterm() -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "tests.fixtureweb", "serve", "--slow-seconds", "0.1"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as proc:
         try:
             proxy_url = (proc.stdout.readline() if proc.stdout else "").strip()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from io import BytesIO
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator

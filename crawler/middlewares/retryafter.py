@@ -145,9 +145,7 @@ _POLL_INTERVAL = 1.0
 _MAX_EXPONENT = 64
 
 
-def parse_retry_after(
-    value: bytes | str | None, *, now: datetime | None = None
-) -> float | None:
+def parse_retry_after(value: bytes | str | None, *, now: datetime | None = None) -> float | None:
     """Return the seconds a ``Retry-After`` value asks to wait, or ``None``.
 
     *value* is delta-seconds or an HTTP-date; a date is measured from *now*
@@ -203,8 +201,7 @@ class RetryAfterMiddleware:
         if not settings.getbool("RETRY_AFTER_ENABLED", True):
             raise NotConfigured
         self.http_codes: frozenset[int] = frozenset(
-            int(code)
-            for code in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])
+            int(code) for code in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])
         )
         if not self.http_codes:
             raise NotConfigured("RETRY_AFTER_HTTP_CODES is empty")
@@ -268,16 +265,12 @@ class RetryAfterMiddleware:
             while (remaining := self.remaining_pause(request)) > 0:
                 if engine is not None and not engine.running:
                     stats.inc_value("retry_after/dropped_on_shutdown")
-                    raise IgnoreRequest(
-                        f"Crawl stopping while slot {key!r} waits for Retry-After"
-                    )
+                    raise IgnoreRequest(f"Crawl stopping while slot {key!r} waits for Retry-After")
                 await sleep(min(remaining, _POLL_INTERVAL))
         finally:
             stats.inc_value("retry_after/waited_seconds", monotonic() - started)
 
-    def process_response(
-        self, request: Request, response: Response
-    ) -> Request | Response:
+    def process_response(self, request: Request, response: Response) -> Request | Response:
         if "cached" in response.flags:
             return response
         key = self.slot_key(request)
@@ -306,10 +299,7 @@ class RetryAfterMiddleware:
         now = monotonic()
         state = self._slots.setdefault(key, _SlotState())
         # A request sent before the latest pause was set is not a new failure.
-        new_failure = (
-            state.failures == 0
-            or self._sent_epoch.get(request, state.epoch) == state.epoch
-        )
+        new_failure = state.failures == 0 or self._sent_epoch.get(request, state.epoch) == state.epoch
         if new_failure:
             state.failures += 1
             state.epoch = next(self._epochs)

@@ -44,8 +44,24 @@ def test_database_points_at_the_records_it_indexes(tmp_path: Path, sessions) -> 
     archiver.submit_exchange(story)
     archiver.submit_exchange(page("http://www.example.com/gone", status=404, body=b"not here"))
     archiver.submit_exchange(page("http://elsewhere.org/", body=b"other"))
-    archiver.submit_metadata(story.url, story.response_record_id, {"newsarchive": ARTICLE_KIND, "title": "Story", "text": "story", "extractor": "trafilatura", "extractor_version": "9"}, WHEN)
-    archiver.submit_metadata("http://www.example.com/slow", None, {"newsarchive": FETCH_ERROR_KIND, "error": "TimeoutError: took too long"}, WHEN)
+    archiver.submit_metadata(
+        story.url,
+        story.response_record_id,
+        {
+            "newsarchive": ARTICLE_KIND,
+            "title": "Story",
+            "text": "story",
+            "extractor": "trafilatura",
+            "extractor_version": "9",
+        },
+        WHEN,
+    )
+    archiver.submit_metadata(
+        "http://www.example.com/slow",
+        None,
+        {"newsarchive": FETCH_ERROR_KIND, "error": "TimeoutError: took too long"},
+        WHEN,
+    )
     archiver.close()
 
     warcs = archiver.writer.closed_files
@@ -85,7 +101,9 @@ def test_ingesting_the_same_records_again_adds_nothing(tmp_path: Path, sessions)
 
 def test_an_article_whose_response_is_not_indexed_is_skipped(tmp_path: Path, sessions, caplog) -> None:
     archiver = make_archiver(tmp_path, sessions)
-    archiver.submit_metadata("http://www.example.com/a", "<urn:uuid:missing>", {"newsarchive": ARTICLE_KIND, "text": "x"}, WHEN)
+    archiver.submit_metadata(
+        "http://www.example.com/a", "<urn:uuid:missing>", {"newsarchive": ARTICLE_KIND, "text": "x"}, WHEN
+    )
     archiver.close()
     with sessions() as session:
         assert session.scalars(select(Article)).all() == []

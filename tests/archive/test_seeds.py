@@ -41,7 +41,11 @@ def test_outlet_owns_subdomains_and_matches_articles(tmp_path: Path) -> None:
     ("text", "field", "message"),
     [
         (GOOD.replace('name = "Example News"', ""), "outlet[0].name", "required"),
-        (GOOD.replace('"https://www.example.com/news"', '"www.example.com/news"'), "outlet[0].start_urls[0]", "absolute"),
+        (
+            GOOD.replace('"https://www.example.com/news"', '"www.example.com/news"'),
+            "outlet[0].start_urls[0]",
+            "absolute",
+        ),
         (GOOD.replace('"https://www.example.com/news"', '"https://other.org/"'), "outlet[0].start_urls[0]", "outside"),
         (GOOD.replace("'/news/\\d{4}/'", "'/news/(\\d{4}/'"), "outlet[0].article_patterns[0]", "regular expression"),
         (GOOD.replace("allowed_domains", "allowed_domain"), "outlet[0].allowed_domain", "unknown field"),

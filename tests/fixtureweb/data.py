@@ -37,7 +37,7 @@ class Seed:
 
     def labelled(self, label: str) -> list[str]:
         """The lines carrying one label, in page order."""
-        return [line for line, lab in zip(self.lines, self.labels) if lab == label]
+        return [line for line, lab in zip(self.lines, self.labels, strict=True) if lab == label]
 
     @property
     def body_lines(self) -> list[str]:

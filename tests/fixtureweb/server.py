@@ -124,7 +124,7 @@ def _status_page(status: int, detail: str) -> bytes:
     """A minimal HTML body for statuses that have no file of their own."""
     reason = REASONS.get(status, "Error")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
         f"<title>{status} {reason}</title></head>\n"
         f"<body><h1>{reason}</h1><p>{detail}</p></body>\n</html>\n"
     ).encode()
@@ -500,16 +500,14 @@ class FixtureWeb:
                     return candidate / name
         return None
 
-    def respond(
-        self, host: str, path: str, accept_encoding: str | None, request_version: str
-    ) -> _Response:
+    def respond(self, host: str, path: str, accept_encoding: str | None, request_version: str) -> _Response:
         """The response for a GET of ``http://{host}{path}`` (before Server, Date and
         framing headers, which the handler adds)."""
         route = self.route_for(host, path)
         url = f"http://{host}{path}"
         if route.location is not None:
             body = (
-                f'<html><head><title>{route.status} {REASONS[route.status]}</title></head>'
+                f"<html><head><title>{route.status} {REASONS[route.status]}</title></head>"
                 f'<body><a href="{route.location}">{REASONS[route.status]}</a></body></html>\n'
             ).encode()
             return _Response(
@@ -551,4 +549,3 @@ class FixtureWeb:
                 return False
             self._busy_seen.add(url)
             return True
-

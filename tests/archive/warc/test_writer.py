@@ -36,7 +36,9 @@ def exchange(body: bytes = HTML, **changes: object) -> HttpExchange:
 
 
 def warcio_check(path: Path) -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", "-v", str(path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "warcio"), "check", "-v", str(path)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "digest pass" in result.stdout
 
@@ -85,7 +87,9 @@ def test_records_keep_body_and_every_header_byte_for_byte(tmp_path: Path) -> Non
 def test_each_record_is_its_own_gzip_member(tmp_path: Path) -> None:
     writer = WarcWriter(tmp_path, info={"software": "test"})
     written = writer.write(exchange_records(exchange(), writer.builder))
-    written += writer.write([metadata_record(writer.builder, "http://www.example.com/", written[-1].record_id, {"k": "v"}, WHEN)])
+    written += writer.write(
+        [metadata_record(writer.builder, "http://www.example.com/", written[-1].record_id, {"k": "v"}, WHEN)]
+    )
     writer.close()
     data = (tmp_path / written[0].location.filename).read_bytes()
     assert written[0].location.offset == 0

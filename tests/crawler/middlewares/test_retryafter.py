@@ -58,9 +58,7 @@ def send(mw: RetryAfterMiddleware, request: Request) -> float:
     return monotonic() - started
 
 
-def answer(
-    request: Request, status: int = 429, headers: dict[str, str] | None = None
-) -> Response:
+def answer(request: Request, status: int = 429, headers: dict[str, str] | None = None) -> Response:
     return Response(request.url, status=status, headers=headers, request=request)
 
 
@@ -181,9 +179,7 @@ def test_http_date_is_measured_from_the_date_header() -> None:
     assert mw.remaining_pause(request) == pytest.approx(45, abs=0.5)
 
 
-@pytest.mark.parametrize(
-    ("settings", "expected"), [({}, 600.0), ({"RETRY_AFTER_MAX_DELAY": 60}, 60.0)]
-)
+@pytest.mark.parametrize(("settings", "expected"), [({}, 600.0), ({"RETRY_AFTER_MAX_DELAY": 60}, 60.0)])
 def test_long_retry_after_is_capped(settings: dict[str, Any], expected: float) -> None:
     mw, crawler = make_mw(**settings)
     request = Request("http://a.example/page")
@@ -194,9 +190,7 @@ def test_long_retry_after_is_capped(settings: dict[str, Any], expected: float) -
 
 
 def test_missing_or_garbage_header_backs_off_exponentially_up_to_the_cap() -> None:
-    mw, crawler = make_mw(
-        RETRY_AFTER_BASE_DELAY=0.05, RETRY_AFTER_MAX_DELAY=0.15, RETRY_TIMES=5
-    )
+    mw, crawler = make_mw(RETRY_AFTER_BASE_DELAY=0.05, RETRY_AFTER_MAX_DELAY=0.15, RETRY_TIMES=5)
     request = Request("http://a.example/page")
     pauses = []
     for headers in ({}, {"Retry-After": "soon"}, {}, {}):
@@ -224,9 +218,7 @@ def test_paused_host_waits_while_other_hosts_go_on() -> None:
             done[urlparse_cached(request).hostname or ""] = monotonic() - started
 
         # a.example first: a blocking wait would hold b.example back too.
-        await asyncio.gather(
-            fetch(Request("http://a.example/2")), fetch(Request("http://b.example/1"))
-        )
+        await asyncio.gather(fetch(Request("http://a.example/2")), fetch(Request("http://b.example/1")))
         return done
 
     done = asyncio.run(run())
@@ -335,15 +327,11 @@ def test_no_retry_still_pauses(settings: dict[str, Any], meta: dict[str, Any]) -
     assert stat(crawler, "retry/count") is None
 
 
-@pytest.mark.parametrize(
-    ("status", "flags"), [(500, []), (404, []), (200, []), (429, ["cached"])]
-)
+@pytest.mark.parametrize(("status", "flags"), [(500, []), (404, []), (200, []), (429, ["cached"])])
 def test_other_answers_pass_untouched(status: int, flags: list[str]) -> None:
     mw, crawler = make_mw()
     request = Request("http://a.example/page")
-    response = Response(
-        request.url, status=status, headers={"Retry-After": "30"}, flags=flags
-    )
+    response = Response(request.url, status=status, headers={"Retry-After": "30"}, flags=flags)
     assert mw.process_response(request, response) is response
     assert mw.remaining_pause(request) == 0.0
     assert not any(key.startswith("retry") for key in crawler.stats.get_stats())
@@ -421,9 +409,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 def _serve(host: str) -> Iterator[tuple[str, dict[str, list[float]]]]:
-    handler = type(
-        "Handler", (_Recorder,), {"hits": defaultdict(list), "lock": threading.Lock()}
-    )
+    handler = type("Handler", (_Recorder,), {"hits": defaultdict(list), "lock": threading.Lock()})
     server = ThreadingHTTPServer((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -473,11 +459,7 @@ class _CrawlSpider(Spider):
         self.fetched.append((urlparse_cached(response).path, response.status))
 
     def closed(self, reason: str) -> None:
-        stats = {
-            key: value
-            for key, value in self.crawler.stats.get_stats().items()
-            if key.startswith("retry")
-        }
+        stats = {key: value for key, value in self.crawler.stats.get_stats().items() if key.startswith("retry")}
         result = {"reason": reason, "fetched": sorted(self.fetched), "stats": stats}
         print("RESULT " + json.dumps(result), flush=True)
 

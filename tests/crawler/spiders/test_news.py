@@ -52,7 +52,9 @@ def test_start_requests_cover_every_discovery_source(spider: NewsSpider) -> None
 
 def test_rss_feed_lists_articles_with_dates(spider: NewsSpider) -> None:
     url = "http://www.theamericanconservative.com/feed/"
-    requests, listings = split(list(spider.parse_feed(response(url, "www.theamericanconservative.com/feed/index.rss"), TAC)))
+    requests, listings = split(
+        list(spider.parse_feed(response(url, "www.theamericanconservative.com/feed/index.rss"), TAC))
+    )
     article = "http://www.theamericanconservative.com/larison/the-hanoi-summit-collapses/"
     assert [r.url for r in requests] == [article]
     assert requests[0].callback == spider.parse_article and requests[0].cb_kwargs == {"outlet": TAC}
@@ -69,13 +71,24 @@ def test_atom_feed_entry_links_are_followed_as_given(spider: NewsSpider) -> None
 
 
 def test_news_sitemap_dates_and_sitemap_index(spider: NewsSpider) -> None:
-    cd = list(spider.parse_sitemap(response("http://www.commondreams.org/sitemap.xml", "www.commondreams.org/sitemap.xml"), CD))
+    cd = list(
+        spider.parse_sitemap(
+            response("http://www.commondreams.org/sitemap.xml", "www.commondreams.org/sitemap.xml"), CD
+        )
+    )
     requests, (listing,) = split(cd)
     assert len(requests) == len(listing.entries) >= 2
     dated = dict(listing.entries)
-    assert dated["http://www.commondreams.org/news/2019/02/28/major-failure-north-korea-summit-cut-short-trump-refuses-lift-sanctions"] == "2019-02-28"
+    assert (
+        dated[
+            "http://www.commondreams.org/news/2019/02/28/major-failure-north-korea-summit-cut-short-trump-refuses-lift-sanctions"
+        ]
+        == "2019-02-28"
+    )
 
-    index = list(spider.parse_sitemap(response("http://thinkprogress.org/sitemap.xml", "thinkprogress.org/sitemap.xml"), TP))
+    index = list(
+        spider.parse_sitemap(response("http://thinkprogress.org/sitemap.xml", "thinkprogress.org/sitemap.xml"), TP)
+    )
     assert [r.url for r in index] == ["http://thinkprogress.org/sitemap-posts-2019-02.xml"]
     assert index[0].callback == spider.parse_sitemap
 
@@ -84,14 +97,22 @@ def test_section_page_yields_only_article_links(spider: NewsSpider) -> None:
     page = response("http://www.commondreams.org/news", "www.commondreams.org/news/index.html", HtmlResponse)
     requests = list(spider.parse_section(page, CD))
     urls = {r.url for r in requests}
-    assert "http://www.commondreams.org/news/2019/02/28/major-failure-north-korea-summit-cut-short-trump-refuses-lift-sanctions" in urls
+    assert (
+        "http://www.commondreams.org/news/2019/02/28/major-failure-north-korea-summit-cut-short-trump-refuses-lift-sanctions"
+        in urls
+    )
     assert all(spider.seed_list.outlets[0].is_article(u) for u in urls)
     assert not any("/search" in u or "/about" in u for u in urls)
 
 
 def test_article_page_becomes_an_item(spider: NewsSpider) -> None:
     url = "http://www.theamericanconservative.com/larison/the-hanoi-summit-collapses/"
-    page = response(url, "www.theamericanconservative.com/larison/the-hanoi-summit-collapses/index.html", HtmlResponse, **{"Content-Type": "text/html; charset=utf-8"})
+    page = response(
+        url,
+        "www.theamericanconservative.com/larison/the-hanoi-summit-collapses/index.html",
+        HtmlResponse,
+        **{"Content-Type": "text/html; charset=utf-8"},
+    )
     (item,) = spider.parse_article(page, TAC)
     assert isinstance(item, ArticlePage)
     assert (item.url, item.outlet, item.warc_record_id) == (url, TAC, "<urn:uuid:feed>")
@@ -100,7 +121,9 @@ def test_article_page_becomes_an_item(spider: NewsSpider) -> None:
 
 def test_spider_refuses_a_bad_seed_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[outlet]]\nname = "X"\nallowed_domains = ["x.org"]\nfeeds = ["x.org/feed"]\narticle_patterns = ["."]\n')
+    bad.write_text(
+        '[[outlet]]\nname = "X"\nallowed_domains = ["x.org"]\nfeeds = ["x.org/feed"]\narticle_patterns = ["."]\n'
+    )
     with pytest.raises(SeedError, match=r"outlet\[0\]\.feeds\[0\]"):
         NewsSpider(seeds=str(bad))
     with pytest.raises(ValueError, match="needs a seed list"):
