@@ -8,8 +8,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATA := data/demo
+# pywb (GPL-3.0) and the WACZ/CDXJ reference tools run as separate programs from their own
+# virtualenv, never imported: the replay and format tests call them there.
+PYWB_VENV := .venv-pywb
+PYWB_STAMP := $(PYWB_VENV)/.installed
+PYWB_TOOLS := pywb cdxj-indexer wacz
 
-.PHONY: setup demo test lock clean
+.PHONY: setup pywb browser demo test lock lock-pywb clean bench bench-setup
 
 setup: $(STAMP)
 
@@ -20,6 +25,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+pywb: $(PYWB_STAMP)
+
+$(PYWB_STAMP): requirements-pywb.lock
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYWB_VENV)/bin/python -m pip install --quiet -r requirements-pywb.lock
+	touch $(PYWB_STAMP)
+
 demo: $(STAMP)
 	rm -rf $(DEMO_DATA)
 	$(BIN)/python -m tests.fixtureweb run --slow-seconds 8 -- \
@@ -28,14 +41,38 @@ demo: $(STAMP)
 	  -s DOWNLOAD_TIMEOUT=4 -s RETRY_TIMES=0 -s ARCHIVE_CONTACT_URL=http://localhost/demo -s LOG_LEVEL=WARNING
 	$(BIN)/newsarchive --data $(DEMO_DATA) summary
 
-test: $(STAMP)
+# Debian's chromium and its driver for the browser tests (tests/web/test_browser.py), as root or through sudo.
+browser:
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }
+
+test: $(STAMP) $(PYWB_STAMP) browser
 	$(BIN)/ruff check archive crawler tests
 	$(BIN)/python -m pytest
+
+# Benchmarks (bench/README.md): the small suite against its baselines, one table, under 10 minutes on 2 cores.
+# Sizes and groups: $(BIN)/python -m bench --help
+bench: $(STAMP)
+	@command -v wget >/dev/null || echo "wget is missing: the wget baselines will be skipped (make bench-setup installs it)"
+	$(BIN)/python -m bench
+
+# wget for the benchmark baselines (Debian/Ubuntu: apt-get, as root or through sudo).
+bench-setup: $(STAMP)
+	@command -v wget >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y wget; }
+	@wget --version | head -n 1
 
 # Re-pin requirements.lock to what is installed in .venv (after changing dependencies in pyproject.toml).
 lock:
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip freeze --exclude-editable --exclude newsarchive > requirements.lock
 
+# Re-pin requirements-pywb.lock to the newest releases of the external tools.
+lock-pywb:
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install --quiet --upgrade $(PYWB_TOOLS)
+	{ sed -n '/^#/p' requirements-pywb.lock; $(PYWB_VENV)/bin/python -m pip freeze; } > requirements-pywb.lock.new
+	mv requirements-pywb.lock.new requirements-pywb.lock
+
 clean:
-	rm -rf $(VENV) data build *.egg-info
+	rm -rf $(VENV) $(PYWB_VENV) data build *.egg-info

@@ -7,6 +7,13 @@ the database in batches. Because the database only ever learns of a record
 after it is in a WARC file, it can never point at a record that is not there;
 and because both threads keep submission order, an article's metadata record
 is always indexed after the response it refers to.
+
+The writer takes whatever is queued (up to ``batch_size`` submissions) as one
+group: written and flushed, then, with ``fsync``, forced to disk once for the
+whole group before the database hears of it, so even a power cut cannot
+leave the database pointing past the end of a WARC file. Each closed WARC
+file gets its CDXJ index file at once, from the lines gathered while it was
+written (nothing is read back).
 """
 
 from __future__ import annotations
@@ -14,12 +21,16 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from warcio.recordloader import ArcWarcRecord
 
+from archive.dedup import DigestIndex
+from archive.index import IndexStore, cdxj_line
 from archive.ingest import Ingester
 from archive.warc.records import ArchivedRecord, HttpExchange, exchange_records, metadata_record
 from archive.warc.writer import WarcWriter
@@ -27,6 +38,8 @@ from archive.warc.writer import WarcWriter
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+#: Revisit record ids remembered for ``unless_revisit``: far more than can be in flight.
+RECENT_REVISITS = 100_000
 
 
 class ArchiverError(RuntimeError):
@@ -36,12 +49,32 @@ class ArchiverError(RuntimeError):
 class Archiver:
     """Writes records to WARC files and indexes them, each in its own thread."""
 
-    def __init__(self, writer: WarcWriter, ingester: Ingester | None, batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        writer: WarcWriter,
+        ingester: Ingester | None,
+        batch_size: int = 200,
+        fsync: bool = False,
+        index: IndexStore | None = None,
+        dedup: DigestIndex | None = None,
+    ) -> None:
         self.writer = writer
         self.ingester = ingester
+        self.dedup = dedup
+        self._revisits: OrderedDict[str | None, None] = OrderedDict()  # response ids written as revisits
         self.batch_size = batch_size
+        self.fsync = fsync
+        self.index = index
+        self._index_lines: dict[str, list[str]] = {}
+        if index is not None:
+            writer.on_close = self._file_closed
         self.failure: BaseException | None = None
         self.records_written = 0
+        # Submissions queued and written (each a group of records, flushed together): a caller that
+        # notes batches_submitted knows everything it submitted so far is on disk once
+        # batches_written reaches it (distributed crawls confirm requests this way).
+        self.batches_submitted = 0
+        self.batches_written = 0
         self._to_write: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._to_index: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads = [
@@ -52,12 +85,39 @@ class Archiver:
             thread.start()
 
     def submit_exchange(self, exchange: HttpExchange) -> None:
-        """Queue a request/response pair; never blocks."""
-        self._submit(lambda: list(exchange_records(exchange, self.writer.builder)))
+        """Queue a request/response pair; never blocks. An unchanged body becomes a revisit record."""
 
-    def submit_metadata(self, url: str, refers_to: str | None, payload: dict[str, Any], moment: datetime) -> None:
-        """Queue a JSON metadata record (an extraction result, a fetch error)."""
-        self._submit(lambda: [metadata_record(self.writer.builder, url, refers_to, payload, moment)])
+        def build() -> list[ArcWarcRecord]:
+            revisit_of = self.dedup.revisit_of(exchange) if self.dedup is not None else None
+            if revisit_of is not None:
+                self._revisits[exchange.response_record_id] = None
+                while len(self._revisits) > RECENT_REVISITS:
+                    self._revisits.popitem(last=False)
+            return list(exchange_records(exchange, self.writer.builder, revisit_of))
+
+        self._submit(build)
+
+    def submit_metadata(
+        self,
+        url: str,
+        refers_to: str | None,
+        payload: dict[str, Any],
+        moment: datetime,
+        unless_revisit: bool = False,
+    ) -> None:
+        """Queue a JSON metadata record (an extraction result, a fetch error).
+
+        With ``unless_revisit``, nothing is written if the response it refers to was
+        written as a revisit: an extraction of an unchanged body repeats the original's.
+        The writer knows, since it handles submissions in order.
+        """
+
+        def build() -> list[ArcWarcRecord]:
+            if unless_revisit and refers_to in self._revisits:
+                return []
+            return [metadata_record(self.writer.builder, url, refers_to, payload, moment)]
+
+        self._submit(build)
 
     def close(self) -> None:
         """Write and index everything queued, close the WARC file, and report any failure."""
@@ -72,6 +132,7 @@ class Archiver:
         if self.failure is not None:
             raise ArchiverError(f"archiving failed: {self.failure!r}") from self.failure
         self._to_write.put(build)
+        self.batches_submitted += 1
 
     def _guard(self, loop: Callable[[], None]) -> None:
         try:
@@ -82,13 +143,43 @@ class Archiver:
             self._to_index.put(_STOP)
 
     def _write_loop(self) -> None:
-        while (build := self._to_write.get()) is not _STOP:
-            written = self.writer.write(build())
+        stopping = False
+        while not stopping:
+            written: list[ArchivedRecord] = []
+            builds = 0
+            build = self._to_write.get()
+            while build is not _STOP:
+                records = self.writer.write(build())
+                # gathered before the next write, which may close this file and index it
+                self._gather_index_lines(records)
+                written += records
+                builds += 1
+                if builds >= self.batch_size:
+                    break
+                try:
+                    build = self._to_write.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = build is _STOP
+            if self.fsync:
+                self.writer.sync()
             self.records_written += len(written)
+            self.batches_written += builds
             for record in written:
                 if record.rec_type != "request":
                     self._to_index.put(record)
         self._to_index.put(_STOP)
+
+    def _gather_index_lines(self, records: list[ArchivedRecord]) -> None:
+        if self.index is None:
+            return
+        for record in records:
+            if line := cdxj_line(record):
+                self._index_lines.setdefault(record.location.filename, []).append(line)
+
+    def _file_closed(self, path: Path) -> None:
+        assert self.index is not None
+        self.index.write(path.name, self._index_lines.pop(path.name, []))
 
     def _index_loop(self) -> None:
         stopping = False

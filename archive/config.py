@@ -25,6 +25,11 @@ class ArchivePaths:
     warc_dir: Path
     database_url: str
 
+    @property
+    def index_dir(self) -> Path:
+        """The CDXJ index: one ``<WARC name>.cdxj`` per closed WARC file."""
+        return self.data_dir / "indexes"
+
     @classmethod
     def resolve(
         cls,

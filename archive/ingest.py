@@ -5,28 +5,72 @@ record by record in WARC order, so a database rebuilt from the WARC files is
 the database the crawl built. Ingesting a record twice is harmless: rows are
 keyed by WARC-Record-ID.
 
-An article's listed date (from a feed or news sitemap) is derived from the
-listings, whichever of the two was archived first: a feed may be parsed
-after the article it lists was fetched, and may list an address that only
-redirects to the article.
+An ``article/1`` record makes its capture an observation of an article
+version: the article is found by its story URL
+(:func:`archive.db.identity.story_url`), the version by the hash of headline
+and text, so a recrawl of an unchanged page adds a capture and an
+observation but no version. A revisit record (an unchanged body stored by
+reference) shows whatever version its original showed.
+
+Nothing here assumes the records arrive in time order: several crawlers may
+share a WARC folder, and a rebuild reads files in name order. Spans of
+versions are kept by capture time, a revisit indexed before its original is
+linked when the original arrives, and an article's listed date (from a feed
+or news sitemap, possibly listing an address that only redirects to it) is
+recomputed whenever a listing or an alias appears.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+import random
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    Row,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Article, Capture, FetchError, Listing, Outlet, Url
+from archive.db.identity import content_hash, make_alias, story_url
+from archive.db.models import (
+    Article,
+    ArticleVersion,
+    Capture,
+    FetchError,
+    Listing,
+    Observation,
+    Outlet,
+    StoryArticle,
+    Url,
+)
 from archive.extract import not_after
 from archive.seeds import host_in_domains
+from archive.warc.reader import iter_records
 from archive.warc.records import ArchivedRecord
+from archive.warc.writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -36,101 +80,198 @@ OUTLETS_FIELD = "newsarchive-outlets"
 ARTICLE_KIND = "article/1"
 LISTING_KIND = "listing/1"
 FETCH_ERROR_KIND = "fetch-error/1"
-#: Longest redirect chain followed from a listed URL to its article.
-MAX_REDIRECTS = 10
+#: PostgreSQL errors from another process indexing the same rows at once: unique
+#: violation, deadlock, serialization failure. The batch is retried up to CONFLICT_RETRIES times.
+CONFLICT_SQLSTATES = {"23505", "40P01", "40001"}
+CONFLICT_RETRIES = 5
 
 
 @dataclass
 class IngestCounts:
     captures: int = 0
-    articles: int = 0
+    revisits: int = 0
+    articles: int = 0  # new articles
+    versions: int = 0  # new versions, first versions included
+    observations: int = 0
     listings: int = 0
     fetch_errors: int = 0
     skipped: int = 0
 
 
 class Ingester:
-    """Turns archived records into rows: outlets, URLs, captures, fetch errors, articles."""
+    """Turns archived records into rows: outlets, URLs, captures, articles and their versions.
+
+    Rows are written with Core statements on the batch's connection, not ORM
+    objects: an index of a million captures is written record by record, and
+    a unit of work per record would cost more than the database does.
+    """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self.counts = IngestCounts()
+        self._db: Connection | None = None
+        self._outlets: dict[int, list[str]] | None = None
+        self._url_ids: dict[str, int] = {}
+        #: Record ids that revisits name but that were not indexed when they were: a revisit waits
+        #: for its original only when files are read out of order (a rebuild of a folder shared by
+        #: several crawlers), so this set spares every other capture a query.
+        self._awaited: set[str] | None = None
 
     def ingest(self, records: Iterable[ArchivedRecord]) -> None:
-        """Index a batch of records in one transaction."""
-        with self._sessions.begin() as session:
-            for record in records:
-                self._ingest_one(session, record)
+        """Index a batch of records in one transaction.
 
-    def _ingest_one(self, session: Session, record: ArchivedRecord) -> None:
+        Crawler processes sharing a database (a distributed crawl) may add the
+        same URL or outlet at the same instant: one transaction then fails on
+        the unique key, or is chosen as a deadlock victim. The batch is then
+        indexed again, finding what the other process added; records already
+        indexed are skipped, so this is safe.
+        """
+        batch = list(records)
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            # what was read in another transaction may be stale, or rolled back
+            self._outlets, self._url_ids = None, {}
+            counts = replace(self.counts)
+            try:
+                with self._sessions.begin() as session:
+                    self._db = session.connection()
+                    if self._awaited is None:
+                        self._awaited = set(self._run(_AWAITED_RECORDS).scalars())
+                    for record in batch:
+                        self._ingest_one(record)
+                return
+            except DBAPIError as e:
+                if attempt == CONFLICT_RETRIES or getattr(e.orig, "sqlstate", None) not in CONFLICT_SQLSTATES:
+                    raise
+                self.counts = counts
+                logger.info("indexing conflicted with another process (%s); retrying the batch", e.orig.sqlstate)
+                time.sleep(random.uniform(0, 0.05 * attempt))
+            finally:
+                self._db = None
+
+    def _ingest_one(self, record: ArchivedRecord) -> None:
         if record.rec_type == "warcinfo":
-            self._outlets(session, record)
+            self._outlets_from(record)
         elif record.rec_type in ("response", "revisit"):
-            self._capture(session, record)
+            self._capture(record)
         elif record.rec_type == "metadata" and record.data:
             kind = record.data.get("newsarchive")
             if kind == ARTICLE_KIND:
-                self._article(session, record)
+                self._article(record)
             elif kind == LISTING_KIND:
-                self._listing(session, record)
+                self._listing(record)
             elif kind == FETCH_ERROR_KIND:
-                self._fetch_error(session, record)
+                self._fetch_error(record)
 
-    def _outlets(self, session: Session, record: ArchivedRecord) -> None:
+    def _run(self, statement: Any, **params: Any) -> Any:
+        assert self._db is not None, "only within ingest()"
+        return self._db.execute(statement, params)
+
+    # -- outlets and URLs ---------------------------------------------------------
+
+    def _outlets_from(self, record: ArchivedRecord) -> None:
         raw = (record.data or {}).get(OUTLETS_FIELD)
         if not raw:
             return
         for described in json.loads(raw):
-            outlet = session.scalar(select(Outlet).where(Outlet.name == described["name"]))
-            if outlet is None:
-                outlet = Outlet(name=described["name"])
-                session.add(outlet)
-            outlet.homepage = described.get("homepage")
-            outlet.domains = sorted(set(outlet.domains or []) | set(described.get("allowed_domains", [])))
-        session.flush()
+            found = self._run(_OUTLET_BY_NAME, name=described["name"]).first()
+            domains = sorted(set(found.domains if found else []) | set(described.get("allowed_domains", [])))
+            if found is None:
+                self._run(insert(_outlets), name=described["name"], homepage=described.get("homepage"), domains=domains)
+            else:
+                self._run(_UPDATE_OUTLET, id_=found.id, homepage=described.get("homepage"), domains=domains)
+        self._outlets = None
 
-    def _url(self, session: Session, url: str) -> Url:
-        row = session.scalar(select(Url).where(Url.url == url))
-        if row is None:
-            host = (urlsplit(url).hostname or "").lower()
-            row = Url(url=url, host=host, outlet_id=self._outlet_id_for(session, host))
-            session.add(row)
-            session.flush()
-        return row
+    def _url(self, url: str) -> int:
+        """The id of a URL's row, added if new."""
+        found = self._url_ids.get(url)
+        if found is None:
+            found = self._run(_URL_ID, url=url).scalar()
+            if found is None:
+                host = (urlsplit(url).hostname or "").lower()
+                # another process may be adding the same URL (a distributed crawl): wait for it, then use its row
+                insert_url = _INSERT_URL[self._db.dialect.name]  # type: ignore[union-attr]
+                found = self._run(insert_url, url=url, host=host, outlet_id=self._outlet_id_for(host)).scalar()
+                if found is None:
+                    found = self._run(_URL_ID, url=url).scalar_one()
+            self._url_ids[url] = found
+        return int(found)
 
-    def _outlet_id_for(self, session: Session, host: str) -> int | None:
-        for outlet_id, domains in session.execute(select(Outlet.id, Outlet.domains)):
-            if host_in_domains(host, domains):
-                return outlet_id
-        return None
+    def _outlet_domains(self) -> dict[int, list[str]]:
+        if self._outlets is None:
+            self._outlets = {row.id: row.domains for row in self._run(_ALL_OUTLETS)}
+        return self._outlets
 
-    def _exists(self, session: Session, model: type[Capture | Article | FetchError], record_id: str) -> bool:
-        if session.scalar(select(model.id).where(model.record_id == record_id)) is not None:
+    def _outlet_id_for(self, host: str) -> int | None:
+        return next((i for i, domains in self._outlet_domains().items() if host_in_domains(host, domains)), None)
+
+    # -- captures -----------------------------------------------------------------
+
+    def _capture(self, record: ArchivedRecord) -> None:
+        if self._run(_CAPTURE_ID, record_id=record.record_id).scalar() is not None:
             self.counts.skipped += 1
-            return True
-        return False
-
-    def _capture(self, session: Session, record: ArchivedRecord) -> None:
-        if self._exists(session, Capture, record.record_id):
             return
-        session.add(
-            Capture(
-                url=self._url(session, record.target_uri),
-                fetched_at=_naive_utc(record),
-                status=record.status,
-                content_type=record.content_type,
-                payload_digest=record.payload_digest,
-                ip_address=record.ip_address,
-                redirect_url=record.redirect_url,
-                **_pointer(record),
-            )
-        )
+        url_id = self._url(record.target_uri)
+        revisit = record.rec_type == "revisit"
+        fetched_at = _naive_utc(record.date)
+        capture_id = self._run(
+            _INSERT_CAPTURE,
+            url_id=url_id,
+            fetched_at=fetched_at,
+            status=record.status,
+            content_type=record.content_type,
+            payload_digest=record.payload_digest,
+            ip_address=record.ip_address,
+            redirect_url=record.redirect_url,
+            truncated=record.truncated,
+            is_revisit=revisit,
+            revisit_profile=record.profile if revisit else None,
+            refers_to_record_id=record.refers_to if revisit else None,
+            refers_to_uri=record.refers_to_target_uri if revisit else None,
+            refers_to_date=_naive_utc(record.refers_to_date) if revisit and record.refers_to_date else None,
+            **_pointer(record),
+        ).scalar_one()
         self.counts.captures += 1
-
-    def _article(self, session: Session, record: ArchivedRecord) -> None:
-        if self._exists(session, Article, record.record_id):
+        if record.redirect_url:
+            make_alias(self._db_connection, url_id, self._url(record.redirect_url))
+            self._refresh_listed_dates_near(url_id)
+        if not revisit:
+            if self._awaited and record.record_id in self._awaited:
+                self._run(_ADOPT_REVISITS, original=capture_id, referred=record.record_id)
             return
-        capture = session.scalar(select(Capture).where(Capture.record_id == record.refers_to))
+        self.counts.revisits += 1
+        original_id = self._original_of(record, url_id, fetched_at)
+        if original_id is None:
+            if record.refers_to and self._awaited is not None:
+                self._awaited.add(record.refers_to)
+            return
+        self._run(_SET_ORIGINAL, id_=capture_id, original_id=original_id)
+        version_id = self._run(_VERSION_OF_CAPTURE, capture_id=original_id).scalar()
+        if version_id is not None:
+            self._observe(version_id, capture_id, fetched_at, None, None)
+
+    def _original_of(self, record: ArchivedRecord, url_id: int, fetched_at: datetime) -> int | None:
+        """The capture holding a revisit's body: by WARC-Refers-To, else by the referred URI and
+        date, else the latest earlier capture of the same payload (at the same URL if any)."""
+        found = None
+        if record.refers_to:
+            found = self._run(_CAPTURE_BY_RECORD, record_id=record.refers_to).first()
+        if found is None and record.refers_to_target_uri and record.refers_to_date:
+            found = self._run(
+                _CAPTURE_BY_URI_AND_DATE, url=record.refers_to_target_uri, fetched_at=_naive_utc(record.refers_to_date)
+            ).first()
+        if found is None and record.payload_digest and not record.refers_to:
+            found = self._run(
+                _CAPTURE_BY_DIGEST, digest=record.payload_digest, url_id=url_id, fetched_at=fetched_at
+            ).first()
+        if found is None:
+            return None
+        # a revisit of a revisit: the body is in the first one's original
+        return int(found.original_id if found.original_id is not None else found.id)
+
+    # -- articles and versions ----------------------------------------------------
+
+    def _article(self, record: ArchivedRecord) -> None:
+        capture = self._run(_CAPTURE_FOR_ARTICLE, record_id=record.refers_to).first()
         if capture is None:
             logger.warning(
                 "article record %s refers to %s, which is not indexed; skipped",
@@ -139,12 +280,33 @@ class Ingester:
             )
             self.counts.skipped += 1
             return
+        seen = self._run(_OBSERVATION_OF_CAPTURE, capture_id=capture.id).first()
+        if seen is not None and seen.record_id == record.record_id:
+            self.counts.skipped += 1
+            return
         data = record.data or {}
-        session.add(
-            article := Article(
-                capture=capture,
-                url_id=capture.url_id,
-                outlet_id=capture.url.outlet_id,
+        domains = self._outlet_domains().get(capture.outlet_id) if capture.outlet_id else None
+        key_id = self._url(story_url(data.get("canonical_url"), capture.url, domains))
+        new_alias = key_id != capture.url_id
+        if new_alias:
+            make_alias(self._db_connection, capture.url_id, key_id)
+        article = self._run(_ARTICLE_BY_URL, url_id=key_id).first()
+        if article is None:
+            article_id = self._run(
+                _INSERT_ARTICLE, url_id=key_id, outlet_id=capture.outlet_id, first_seen_at=capture.fetched_at
+            ).scalar_one()
+            self.counts.articles += 1
+        else:
+            article_id = article.id
+        text = data.get("text") or ""
+        digest = content_hash(data.get("title"), text)
+        version_id = self._run(_VERSION_BY_HASH, article_id=article_id, content_hash=digest).scalar()
+        new_version = version_id is None
+        if version_id is None:
+            version_id = self._run(
+                _INSERT_VERSION,
+                article_id=article_id,
+                content_hash=digest,
                 title=data.get("title"),
                 author=data.get("author"),
                 published=data.get("published"),
@@ -153,18 +315,78 @@ class Ingester:
                 canonical_url=data.get("canonical_url"),
                 description=data.get("description"),
                 license=data.get("license"),
-                text=data.get("text") or "",
+                text=text,
                 extractor=data.get("extractor") or "unknown",
                 extractor_version=data.get("extractor_version") or "unknown",
-                **_pointer(record),
-            )
-        )
-        session.flush()
-        self._date_from_listings(session, article.url_id)
-        self.counts.articles += 1
+                first_capture_id=capture.id,
+                last_capture_id=capture.id,
+                first_seen_at=capture.fetched_at,
+                last_seen_at=capture.fetched_at,
+            ).scalar_one()
+            self.counts.versions += 1
+        self._observe(version_id, capture.id, capture.fetched_at, record, seen, extend=not new_version)
+        for revisit in self._run(_UNOBSERVED_REVISITS, original_id=capture.id).all():
+            self._observe(version_id, revisit.id, revisit.fetched_at, None, None)
+        # the first sighting and page date change only with a new version or an earlier capture
+        if new_version or article is None or capture.fetched_at < article.first_seen_at or seen is not None:
+            self._run(_REFRESH_ARTICLE, article_id=article_id)
+        if new_alias or article is None:
+            self._refresh_listed_date(article_id, key_id)
 
-    def _listing(self, session: Session, record: ArchivedRecord) -> None:
-        feed = session.scalar(select(Capture).where(Capture.record_id == record.refers_to))
+    def _observe(
+        self,
+        version_id: int,
+        capture_id: int,
+        fetched_at: datetime,
+        record: ArchivedRecord | None,
+        seen: Row[Any] | None,
+        extend: bool = True,
+    ) -> None:
+        """Record that the capture showed the version (``record``: its ``article/1`` record, if any;
+        ``seen``: the capture's observation so far). ``extend``: the capture may widen the version's span."""
+        pointer = (
+            {
+                "record_id": record.record_id,
+                "warc_filename": record.location.filename,
+                "warc_offset": record.location.offset,
+                "warc_length": record.location.length,
+            }
+            if record is not None
+            else {}
+        )
+        if seen is None:
+            self._run(insert(_observations), capture_id=capture_id, version_id=version_id, **pointer)
+            self.counts.observations += 1
+        else:
+            self._run(update(_observations).where(_observations.c.id == seen.id), version_id=version_id, **pointer)
+        if extend:
+            self._run(_EXTEND_SPAN, version_id=version_id, capture_id=capture_id, seen_at=fetched_at)
+        if seen is not None and seen.version_id != version_id:
+            # extracted again (a newer extractor) and found different: it left its old version
+            self._refresh_span(seen.version_id)
+
+    def _refresh_span(self, version_id: int) -> None:
+        """First and last capture of a version recomputed from its observations."""
+        first = self._run(_FIRST_OBSERVED, version_id=version_id).first()
+        last = self._run(_LAST_OBSERVED, version_id=version_id).first()
+        if first is None or last is None:  # it has no capture left
+            article_id = self._run(_ARTICLE_OF_VERSION, version_id=version_id).scalar_one()
+            self._run(delete(_versions).where(_versions.c.id == version_id))
+            self._run(_REFRESH_ARTICLE, article_id=article_id)
+            return
+        self._run(
+            _SET_SPAN,
+            version_id=version_id,
+            first_capture_id=first.id,
+            first_seen_at=first.fetched_at,
+            last_capture_id=last.id,
+            last_seen_at=last.fetched_at,
+        )
+
+    # -- listings -----------------------------------------------------------------
+
+    def _listing(self, record: ArchivedRecord) -> None:
+        feed = self._run(_CAPTURE_BY_RECORD, record_id=record.refers_to).first()
         if feed is None:
             logger.warning(
                 "listing record %s refers to %s, which is not indexed; skipped", record.record_id, record.refers_to
@@ -173,73 +395,352 @@ class Ingester:
             return
         data = record.data or {}
         for entry in data.get("entries", []):
-            url = self._url(session, entry["url"])
-            if session.scalar(select(Listing.id).where(Listing.url_id == url.id, Listing.listed_in_id == feed.id)):
+            url_id = self._url(entry["url"])
+            if self._run(_LISTING_ID, url_id=url_id, listed_in_id=feed.id).scalar() is not None:
                 continue
-            session.add(
-                Listing(
-                    url=url,
-                    listed_in=feed,
-                    # a feed cannot announce a publication later than the moment we read it
-                    published=not_after(entry.get("published"), feed.fetched_at.date()),
-                    source=str(data.get("source") or "feed"),
-                )
+            self._run(
+                insert(_listings),
+                url_id=url_id,
+                listed_in_id=feed.id,
+                # a feed cannot announce a publication later than the moment we read it
+                published=not_after(entry.get("published"), feed.fetched_at.date()),
+                source=str(data.get("source") or "feed"),
             )
-            session.flush()
-            self._date_from_listings(session, self._redirect_target(session, url.id))
+            self._refresh_listed_dates_near(url_id)
             self.counts.listings += 1
 
-    def _redirect_target(self, session: Session, url_id: int) -> int:
-        """The URL a listed URL finally redirected to, as far as captures show."""
-        for _ in range(MAX_REDIRECTS):
-            target = session.scalar(
-                select(Capture.redirect_url)
-                .where(Capture.url_id == url_id, Capture.redirect_url.is_not(None))
-                .order_by(Capture.fetched_at.desc())
-                .limit(1)
-            )
-            target_id = target and session.scalar(select(Url.id).where(Url.url == target))
-            if not target_id:
-                break
-            url_id = target_id
-        return url_id
+    def _refresh_listed_dates_near(self, url_id: int) -> None:
+        """Refresh the listed date of the article a URL leads to, if any."""
+        article = self._run(_ARTICLE_LED_TO, url_id=url_id).first()
+        if article is not None:
+            self._refresh_listed_date(article.id, article.url_id)
 
-    def _date_from_listings(self, session: Session, url_id: int) -> None:
-        """Give the URL's articles the earliest date any listing gave it or an address redirecting to it."""
-        aliases, frontier = {url_id}, {url_id}
-        for _ in range(MAX_REDIRECTS):
-            targets = select(Url.url).where(Url.id.in_(frontier))
-            frontier = set(session.scalars(select(Capture.url_id).where(Capture.redirect_url.in_(targets)))) - aliases
-            if not frontier:
-                break
-            aliases |= frontier
-        earliest = session.execute(
-            select(Listing.published, Listing.source)
-            .where(Listing.url_id.in_(aliases), Listing.published.is_not(None))
-            .order_by(Listing.published, Listing.id)
-            .limit(1)
-        ).first()
-        if earliest is None:
-            return
-        for article in session.scalars(select(Article).where(Article.url_id == url_id)):
-            article.listed_published, article.listed_source = earliest
+    def _refresh_listed_date(self, article_id: int, url_id: int) -> None:
+        """The earliest date any feed or sitemap gave the article's URL or one of its aliases."""
+        earliest = self._run(_EARLIEST_LISTING, url_id=url_id).first()
+        if earliest is not None:
+            self._run(_SET_LISTED, article_id=article_id, date=earliest.published, source=earliest.source)
 
-    def _fetch_error(self, session: Session, record: ArchivedRecord) -> None:
-        if self._exists(session, FetchError, record.record_id):
+    # -- fetch errors -------------------------------------------------------------
+
+    def _fetch_error(self, record: ArchivedRecord) -> None:
+        if self._run(_FETCH_ERROR_ID, record_id=record.record_id).scalar() is not None:
+            self.counts.skipped += 1
             return
-        session.add(
-            FetchError(
-                url=self._url(session, record.target_uri),
-                at=_naive_utc(record),
-                error=str((record.data or {}).get("error") or "unknown error"),
-                **_pointer(record),
-            )
+        self._run(
+            insert(_fetch_errors),
+            url_id=self._url(record.target_uri),
+            at=_naive_utc(record.date),
+            error=str((record.data or {}).get("error") or "unknown error"),
+            **_pointer(record),
         )
         self.counts.fetch_errors += 1
 
+    @property
+    def _db_connection(self) -> Connection:
+        assert self._db is not None, "only within ingest()"
+        return self._db
 
-def _naive_utc(record: ArchivedRecord) -> datetime:
-    return record.date.replace(tzinfo=None)
+
+# Statements, built once (the ingester runs them millions of times).
+_outlets = Outlet.__table__
+_urls = Url.__table__
+_captures = Capture.__table__
+_articles = Article.__table__
+_versions = ArticleVersion.__table__
+_observations = Observation.__table__
+_listings = Listing.__table__
+_fetch_errors = FetchError.__table__
+
+_ALL_OUTLETS = select(_outlets.c.id, _outlets.c.domains).order_by(_outlets.c.id)
+_OUTLET_BY_NAME = select(_outlets.c.id, _outlets.c.domains).where(_outlets.c.name == bindparam("name"))
+_UPDATE_OUTLET = update(_outlets).where(_outlets.c.id == bindparam("id_"))
+_URL_ID = select(_urls.c.id).where(_urls.c.url == bindparam("url"))
+_INSERT_URL = {
+    name: dialect.insert(_urls).on_conflict_do_nothing(index_elements=[_urls.c.url]).returning(_urls.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_CAPTURE_ID = select(_captures.c.id).where(_captures.c.record_id == bindparam("record_id"))
+_CAPTURE_BY_RECORD = select(_captures.c.id, _captures.c.original_id, _captures.c.fetched_at).where(
+    _captures.c.record_id == bindparam("record_id")
+)
+_CAPTURE_BY_URI_AND_DATE = (
+    select(_captures.c.id, _captures.c.original_id)
+    .join(_urls, _urls.c.id == _captures.c.url_id)
+    .where(_urls.c.url == bindparam("url"), _captures.c.fetched_at == bindparam("fetched_at"))
+    .order_by(_captures.c.id)
+    .limit(1)
+)
+_CAPTURE_BY_DIGEST = (
+    select(_captures.c.id, _captures.c.original_id)
+    .where(
+        _captures.c.payload_digest == bindparam("digest"),
+        _captures.c.is_revisit.is_(False),
+        _captures.c.fetched_at <= bindparam("fetched_at"),
+    )
+    .order_by((_captures.c.url_id == bindparam("url_id")).desc(), _captures.c.fetched_at.desc(), _captures.c.id.desc())
+    .limit(1)
+)
+_INSERT_CAPTURE = insert(_captures).returning(_captures.c.id)
+_SET_ORIGINAL = update(_captures).where(_captures.c.id == bindparam("id_"))
+_AWAITED_RECORDS = select(_captures.c.refers_to_record_id).where(
+    _captures.c.is_revisit.is_(True), _captures.c.original_id.is_(None), _captures.c.refers_to_record_id.is_not(None)
+)
+_ADOPT_REVISITS = (
+    update(_captures)
+    .where(_captures.c.refers_to_record_id == bindparam("referred"), _captures.c.original_id.is_(None))
+    .values(original_id=bindparam("original"))
+)
+_CAPTURE_FOR_ARTICLE = (
+    select(_captures.c.id, _captures.c.url_id, _captures.c.fetched_at, _urls.c.url, _urls.c.outlet_id)
+    .join(_urls, _urls.c.id == _captures.c.url_id)
+    .where(_captures.c.record_id == bindparam("record_id"))
+)
+_UNOBSERVED_REVISITS = (
+    select(_captures.c.id, _captures.c.fetched_at)
+    .outerjoin(_observations, _observations.c.capture_id == _captures.c.id)
+    .where(_captures.c.original_id == bindparam("original_id"), _observations.c.id.is_(None))
+    .order_by(_captures.c.id)
+)
+_ARTICLE_BY_URL = select(_articles.c.id, _articles.c.first_seen_at).where(_articles.c.url_id == bindparam("url_id"))
+_INSERT_ARTICLE = insert(_articles).returning(_articles.c.id)
+_VERSION_BY_HASH = select(_versions.c.id).where(
+    _versions.c.article_id == bindparam("article_id"), _versions.c.content_hash == bindparam("content_hash")
+)
+_INSERT_VERSION = insert(_versions).returning(_versions.c.id)
+_ARTICLE_OF_VERSION = select(_versions.c.article_id).where(_versions.c.id == bindparam("version_id"))
+_VERSION_OF_CAPTURE = select(_observations.c.version_id).where(_observations.c.capture_id == bindparam("capture_id"))
+_OBSERVATION_OF_CAPTURE = select(_observations.c.id, _observations.c.version_id, _observations.c.record_id).where(
+    _observations.c.capture_id == bindparam("capture_id")
+)
+# A version's span grows to a capture earlier than its first or later than its last (by time, then id).
+_SEEN_AT = bindparam("seen_at", type_=DateTime())
+_CAPTURE = bindparam("capture_id", type_=Integer())
+_EARLIER = tuple_(_versions.c.first_seen_at, _versions.c.first_capture_id) > tuple_(_SEEN_AT, _CAPTURE)
+_LATER = tuple_(_versions.c.last_seen_at, _versions.c.last_capture_id) < tuple_(_SEEN_AT, _CAPTURE)
+_EXTEND_SPAN = (
+    update(_versions)
+    .where(_versions.c.id == bindparam("version_id"))
+    .values(
+        first_seen_at=case((_EARLIER, _SEEN_AT), else_=_versions.c.first_seen_at),
+        first_capture_id=case((_EARLIER, _CAPTURE), else_=_versions.c.first_capture_id),
+        last_seen_at=case((_LATER, _SEEN_AT), else_=_versions.c.last_seen_at),
+        last_capture_id=case((_LATER, _CAPTURE), else_=_versions.c.last_capture_id),
+    )
+)
+_OBSERVED = (
+    select(_captures.c.id, _captures.c.fetched_at)
+    .join(_observations, _observations.c.capture_id == _captures.c.id)
+    .where(_observations.c.version_id == bindparam("version_id"))
+)
+_FIRST_OBSERVED = _OBSERVED.order_by(_captures.c.fetched_at, _captures.c.id).limit(1)
+_LAST_OBSERVED = _OBSERVED.order_by(_captures.c.fetched_at.desc(), _captures.c.id.desc()).limit(1)
+_SET_SPAN = update(_versions).where(_versions.c.id == bindparam("version_id"))
+# An article's first sighting and page date (from the earliest version stating one), from its versions.
+_REFRESH_ARTICLE = (
+    update(_articles)
+    .where(_articles.c.id == bindparam("article_id"))
+    .values(
+        first_seen_at=select(func.min(_versions.c.first_seen_at))
+        .where(_versions.c.article_id == _articles.c.id)
+        .scalar_subquery(),
+        published=select(_versions.c.published)
+        .where(_versions.c.article_id == _articles.c.id, _versions.c.published.is_not(None))
+        .order_by(_versions.c.first_seen_at, _versions.c.id)
+        .limit(1)
+        .scalar_subquery(),
+    )
+)
+_ARTICLE_LED_TO = select(_articles.c.id, _articles.c.url_id).where(
+    _articles.c.url_id
+    == func.coalesce(
+        select(_urls.c.canonical_id).where(_urls.c.id == bindparam("url_id")).scalar_subquery(), bindparam("url_id")
+    )
+)
+_EARLIEST_LISTING = (
+    select(_listings.c.published, _listings.c.source)
+    .where(
+        _listings.c.url_id.in_(
+            select(_urls.c.id).where(
+                or_(_urls.c.id == bindparam("url_id"), _urls.c.canonical_id == bindparam("url_id"))
+            )
+        ),
+        _listings.c.published.is_not(None),
+    )
+    .order_by(_listings.c.published, _listings.c.id)
+    .limit(1)
+)
+_SET_LISTED = (
+    update(_articles)
+    .where(_articles.c.id == bindparam("article_id"))
+    .values(listed_published=bindparam("date"), listed_source=bindparam("source"))
+)
+_LISTING_ID = select(_listings.c.id).where(
+    _listings.c.url_id == bindparam("url_id"), _listings.c.listed_in_id == bindparam("listed_in_id")
+)
+_FETCH_ERROR_ID = select(_fetch_errors.c.id).where(_fetch_errors.c.record_id == bindparam("record_id"))
+
+
+# -- rebuilding from WARC files -------------------------------------------------------
+
+
+class DamagedWarc(Exception):
+    """A WARC file that cannot be read past some offset: corrupt, truncated, or not a WARC."""
+
+    def __init__(self, path: Path, offset: int, reason: str) -> None:
+        self.path, self.offset, self.reason = path, offset, reason
+        super().__init__(f"{path}: offset {offset}: {reason}")
+
+
+@dataclass
+class RebuildProgress:
+    files_done: int
+    files_total: int
+    records: int
+    current: Path | None
+
+
+@dataclass
+class RebuildReport:
+    files: int = 0
+    records: int = 0
+    damaged: list[DamagedWarc] = field(default_factory=list)
+
+
+def warc_files(paths: Sequence[Path]) -> list[Path]:
+    """The closed WARC files in the given files and folders, in name order (which is time order
+    for this project's file names). Files still being written (``*.open``) are never read."""
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(p for p in path.iterdir() if p.name.endswith((".warc.gz", ".warc")) and p.is_file())
+        elif path.name.endswith(OPEN_SUFFIX):
+            logger.warning("%s is still being written; not indexed", path)
+        else:
+            found.add(path)
+    return sorted(found, key=lambda p: (p.name, str(p)))
+
+
+def checked_records(path: Path) -> Iterator[ArchivedRecord]:
+    """The records of one WARC file, each yielded only once it is known to be complete.
+
+    warcio reads a truncated last gzip member as if it were whole, and stops
+    quietly before trailing bytes it cannot parse: both are reported here as
+    :class:`DamagedWarc` with the offset where the unreadable data starts.
+    """
+    previous: ArchivedRecord | None = None
+    end = 0
+    try:
+        for record in iter_records(path):
+            if previous is not None:
+                yield previous
+            previous, end = record, record.location.offset + record.location.length
+    except Exception as e:  # noqa: BLE001 - warcio raises anything from ValueError to TypeError on bad bytes
+        if previous is not None:
+            yield previous
+        raise DamagedWarc(path, end, f"{type(e).__name__}: {e}".splitlines()[0][:200]) from e
+    if previous is not None:
+        if path.name.endswith(".gz") and not _complete_gzip_member(path, previous):
+            raise DamagedWarc(path, previous.location.offset, TRUNCATED)
+        yield previous
+    size = path.stat().st_size
+    if end < size:
+        with path.open("rb") as f:
+            f.seek(end)
+            begun = f.read(2) == GZIP_MAGIC
+        raise DamagedWarc(
+            path, end, TRUNCATED if begun else f"{size - end} bytes after the last record are not a WARC record"
+        )
+
+
+TRUNCATED = "a record whose gzip member does not end (file truncated?)"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _complete_gzip_member(path: Path, record: ArchivedRecord) -> bool:
+    with path.open("rb") as f:
+        f.seek(record.location.offset)
+        member = f.read(record.location.length)
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        inflater.decompress(member)
+    except zlib.error:
+        return False
+    return inflater.eof
+
+
+def rebuild(
+    ingester: Ingester,
+    files: Sequence[Path],
+    batch_size: int = 500,
+    progress: Callable[[RebuildProgress], None] | None = None,
+) -> RebuildReport:
+    """Index every record of the files, in order. A damaged file is indexed up to the damage and
+    listed in the report (file and offset), and the files after it are indexed all the same."""
+    report = RebuildReport(files=len(files))
+    for done, path in enumerate(files):
+        batch: list[ArchivedRecord] = []
+        try:
+            for record in checked_records(path):
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    ingester.ingest(batch)
+                    report.records += len(batch)
+                    batch = []
+                    if progress:
+                        progress(RebuildProgress(done, len(files), report.records, path))
+        except DamagedWarc as damage:
+            report.damaged.append(damage)
+        if batch:
+            ingester.ingest(batch)
+            report.records += len(batch)
+        if progress:
+            progress(RebuildProgress(done + 1, len(files), report.records, None))
+    return report
+
+
+#: What a rebuild empties: every table indexed from the WARCs (children first), and story membership,
+#: which refers to articles and is recomputed from the stories' definitions. Other tables (stories'
+#: definitions, the scheduler's history) hold what the WARCs do not, and are kept.
+INDEX_TABLES = (
+    StoryArticle,
+    Observation,
+    ArticleVersion,
+    Article,
+    Listing,
+    FetchError,
+    Capture,
+    Url,
+    Outlet,
+)
+
+
+def indexed_rows(session: Session) -> int:
+    """How many rows the WARC-derived tables hold (0: an empty index)."""
+    return sum(session.scalar(select(func.count()).select_from(model)) or 0 for model in (Outlet, Url, Capture))
+
+
+def clear_index(session: Session) -> None:
+    """Empty the WARC-derived tables, before a rebuild."""
+    if session.get_bind().dialect.name == "postgresql":
+        names = ", ".join(model.__tablename__ for model in INDEX_TABLES)
+        session.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+        return
+    for model in INDEX_TABLES:
+        session.execute(delete(model))
+
+
+def refresh_statistics(session: Session) -> None:
+    """Tell the query planner how big the index tables now are (``ANALYZE``), after a bulk load:
+    with the statistics of the empty tables PostgreSQL plans a full export as nested loops."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(model.__tablename__ for model in INDEX_TABLES)}"))
+    else:
+        session.execute(text("ANALYZE"))
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
 
 
 def _pointer(record: ArchivedRecord) -> dict[str, object]:

@@ -3,7 +3,9 @@
 One switch (``ADDONS = {"crawler.addon.NewsArchive": 0}``) wires the WARC
 recorder, the extraction pipeline and the Retry-After middleware, and sets
 the User-Agent from ``ARCHIVE_CONTACT_URL`` (default: none; set it before
-crawling real sites so their operators can reach you).
+crawling real sites so their operators can reach you). With a Redis URL
+(``REDIS_URL`` or ``$NEWSARCHIVE_REDIS_URL``) it also makes the crawl one
+worker of a distributed crawl (:mod:`crawler.distributed.addon`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import logging
 from scrapy.settings import BaseSettings
 
 import archive
+from crawler import distributed
+from crawler.distributed.addon import DistributedCrawl
+from crawler.extensions.statsfile import StatsFile
 from crawler.middlewares.retryafter import RetryAfterMiddleware
 from crawler.pipelines import ExtractionPipeline
 from crawler.recorder import WarcRecorder
@@ -25,6 +30,7 @@ RETRY_AFTER_PRIORITY = 650  # process_response after cookies (700), before redir
 class NewsArchive:
     def update_settings(self, settings: BaseSettings) -> None:
         settings.setdefault_in_component_priority_dict("EXTENSIONS", WarcRecorder, 0)
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", StatsFile, 0)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ExtractionPipeline, 300)
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, RETRY_AFTER_PRIORITY
@@ -34,3 +40,5 @@ class NewsArchive:
         settings.set("USER_AGENT", agent, "addon")
         if not contact:
             logger.warning("ARCHIVE_CONTACT_URL is not set: the User-Agent gives site operators no way to reach you")
+        if distributed.enabled(settings):
+            DistributedCrawl().update_settings(settings)

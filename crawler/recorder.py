@@ -16,10 +16,30 @@ Settings (defaults in parentheses):
 - ``ARCHIVE_WARC_DIR`` (``<data dir>/warcs``)
 - ``ARCHIVE_WARC_PREFIX`` ("newsarchive"): first part of WARC file names
 - ``ARCHIVE_WARC_MAX_SIZE`` (1 GB): a file is closed and a new one started past this size
-- ``ARCHIVE_INDEX_BATCH`` (200): records indexed per database transaction
+- ``ARCHIVE_MAX_BODY_SIZE`` (100 MB; 0 for no limit): a longer body stops downloading there
+  and is archived cut, marked ``WARC-Truncated: length``. Scrapy's ``DOWNLOAD_MAXSIZE``
+  (1 GB) instead cancels a download outright, also when ``Content-Length`` announces more,
+  and the page is then only a fetch error: keep this limit below it.
+- ``ARCHIVE_DEDUP_ENABLED`` (True): a 200 answer whose body equals the last archived one of its
+  URL is written as a ``revisit`` record (identical-payload-digest) instead of a second copy
+- ``ARCHIVE_WARC_FSYNC`` (True): force each group of written records to disk before the
+  database is told of them, so that not even a power cut can leave it pointing past the end
+  of a WARC file (a killed crawler cannot: records are flushed out of the process first)
+- ``ARCHIVE_INDEX_BATCH`` (200): records indexed per database transaction, and the most
+  submissions written as one group
+
+At start the recorder recovers the ``.open`` files a killed crawl left in the
+WARC folder (:mod:`archive.warc.recovery`), and the CDXJ index
+(``<data dir>/indexes``) gets each WARC file's lines as the file closes.
 
 The spider can read two request meta keys this sets: ``warc_record_id``
 (the response record's WARC-Record-ID) and ``warc_fetched_at``.
+
+Response heads are stored as received when the download handler reports
+them (``request.meta["raw_response_head"]``, from
+:class:`crawler.handlers.RawHeadHTTPDownloadHandler`); with another handler
+they are rebuilt from Scrapy's parsed headers, and the warcinfo record of
+every file says which.
 """
 
 from __future__ import annotations
@@ -27,6 +47,7 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import weakref
 from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import Any
@@ -35,19 +56,24 @@ import scrapy
 import trafilatura
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
 from twisted.internet.threads import deferToThread
 
 import archive
 from archive.archiver import Archiver, ArchiverError
 from archive.config import ArchivePaths
 from archive.db.session import open_database, session_factory
+from archive.dedup import DigestIndex
+from archive.index import IndexStore
 from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, LISTING_KIND, OUTLETS_FIELD, Ingester
 from archive.warc.records import HttpExchange, new_record_id
+from archive.warc.recovery import Recovered, recover
 from archive.warc.writer import DEFAULT_MAX_SIZE, WarcWriter
+from crawler.handlers import RAW_HEAD_META, RawHeadHTTPDownloadHandler
 from crawler.items import ArticlePage, FetchFailure, Listing
 
 logger = logging.getLogger(__name__)
@@ -55,22 +81,42 @@ logger = logging.getLogger(__name__)
 #: Request headers never written to the archive.
 PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 
-RECORDING_NOTE = (
-    "Response bodies are stored as received, before content decoding, without chunked "
-    "transfer framing. The HTTP client (Twisted) does not report connection headers "
-    "(Content-Length, Connection, Keep-Alive, Transfer-Encoding), so they are absent; a "
-    "Transfer-Encoding it does report is stored as X-Archive-Orig-Transfer-Encoding. "
-    "Header names are as the client reported them (title-cased), repeated headers on "
-    "separate lines; reason phrases are the standard ones for the status code. Request "
-    "records hold the request as sent to the origin, after all downloader middlewares."
+#: Default of ARCHIVE_MAX_BODY_SIZE.
+DEFAULT_MAX_BODY_SIZE = 100_000_000
+#: Default of ARCHIVE_WARC_FSYNC.
+DEFAULT_FSYNC = True
+
+BODY_NOTE = (
+    "Response bodies are stored as received, before content decoding (a gzip body stays gzip), "
+    "without chunked transfer framing; {limit} one the server broke off is marked WARC-Truncated: disconnect."
+)
+RAW_HEAD_NOTE = (
+    "Response heads are the status line and header lines exactly as received (name case, order, "
+    "repeated headers, reason phrase, connection headers such as Content-Length and Keep-Alive), "
+    "except that a Transfer-Encoding line is stored as X-Archive-Orig- followed by the line, since "
+    "the body is stored de-chunked."
+)
+REBUILT_HEAD_NOTE = (
+    "Response heads are rebuilt from the HTTP client's parsed headers: the client (Twisted) does "
+    "not report connection headers (Content-Length, Connection, Keep-Alive, Transfer-Encoding), so "
+    "they are absent; a Transfer-Encoding it does report is stored as "
+    "X-Archive-Orig-Transfer-Encoding; header names are title-cased, repeated headers on separate "
+    "lines, and reason phrases the standard ones for the status code."
+)
+REQUEST_NOTE = (
+    "Request records hold the request as Scrapy handed it to the HTTP client, after all downloader "
+    "middlewares, in origin form, with Host first and header names title-cased; the client sends "
+    "these lines with Host last, and a Content-Length line when there is a body."
 )
 
 
 class WarcRecorder:
-    def __init__(self, crawler: Crawler, paths: ArchivePaths) -> None:
+    def __init__(self, crawler: Crawler, paths: ArchivePaths, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
         self.crawler = crawler
         self.paths = paths
+        self.max_body_size = max_body_size
         self.archiver: Archiver | None = None
+        self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcRecorder:
@@ -82,25 +128,64 @@ class WarcRecorder:
             database_url=settings.get("ARCHIVE_DATABASE_URL"),
             warc_dir=settings.get("ARCHIVE_WARC_DIR"),
         )
-        recorder = cls(crawler, paths)
+        max_body_size = settings.getint("ARCHIVE_MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE)
+        download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
+        if download_maxsize and (not max_body_size or max_body_size >= download_maxsize):
+            logger.warning(
+                "DOWNLOAD_MAXSIZE (%d) is not above ARCHIVE_MAX_BODY_SIZE (%d): bodies over %d bytes will be "
+                "cancelled and lost instead of archived cut",
+                download_maxsize,
+                max_body_size,
+                download_maxsize,
+            )
+        recorder = cls(crawler, paths, max_body_size)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.response_downloaded, signal=signals.response_downloaded)
+        if max_body_size:
+            crawler.signals.connect(recorder.bytes_received, signal=signals.bytes_received)
         crawler.signals.connect(recorder.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         return recorder
 
-    def spider_opened(self, spider: Spider) -> None:
-        # Opening (and migrating) the database blocks, but only once, before any download starts.
+    async def spider_opened(self, spider: Spider) -> None:
+        # Before any download starts, and off the reactor: opening (and migrating) the database and
+        # recovering the files a killed crawl left open both block, the latter for as long as it reads.
+        info = self._warcinfo(spider)
+        self.archiver, recovered = await maybe_deferred_to_future(deferToThread(self._open_archive, info))
+        for result in recovered:
+            self.crawler.stats.inc_value("archive/recovered_files")
+            self.crawler.stats.inc_value("archive/recovered_bytes_cut", result.cut)
+
+    def _open_archive(self, info: dict[str, str]) -> tuple[Archiver, list[Recovered]]:
         settings = self.crawler.settings
         engine = open_database(self.paths.database_url)
+        sessions = session_factory(engine)
+        ingester = Ingester(sessions)
+        index = IndexStore(self.paths.index_dir)
+        recovered = recover(self.paths.warc_dir, ingester, index)
         writer = WarcWriter(
             self.paths.warc_dir,
-            info=self._warcinfo(spider),
+            info=info,
             prefix=settings.get("ARCHIVE_WARC_PREFIX", "newsarchive"),
             max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
         )
-        self.archiver = Archiver(writer, Ingester(session_factory(engine)), settings.getint("ARCHIVE_INDEX_BATCH", 200))
+        archiver = Archiver(
+            writer,
+            ingester,
+            settings.getint("ARCHIVE_INDEX_BATCH", 200),
+            fsync=settings.getbool("ARCHIVE_WARC_FSYNC", DEFAULT_FSYNC),
+            index=index,
+            dedup=DigestIndex(sessions) if settings.getbool("ARCHIVE_DEDUP_ENABLED", True) else None,
+        )
         logger.info("archiving to %s (database %s)", self.paths.warc_dir, engine.url.render_as_string())
+        return archiver, recovered
+
+    def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
+        """Stop reading a body once it passes ARCHIVE_MAX_BODY_SIZE; the response goes on, cut."""
+        received = self._received.get(request, 0) + len(data)
+        self._received[request] = received
+        if received > self.max_body_size:
+            raise StopDownload(fail=False)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         fetched_at = datetime.now(timezone.utc)
@@ -108,6 +193,12 @@ class WarcRecorder:
         request.meta["warc_record_id"] = record_id
         request.meta["warc_fetched_at"] = fetched_at
         proxied = bool(request.meta.get("proxy"))
+        head = request.meta.pop(RAW_HEAD_META, None)
+        if head is None:
+            self.crawler.stats.inc_value("archive/rebuilt_heads")
+        body, truncated = self._stored_body(response)
+        if truncated:
+            self.crawler.stats.inc_value(f"archive/truncated/{truncated}")
         self._submit(
             lambda archiver: archiver.submit_exchange(
                 HttpExchange(
@@ -117,21 +208,36 @@ class WarcRecorder:
                     request_body=request.body,
                     status=response.status,
                     response_headers=_header_lines(response.headers),
-                    body=response.body,
+                    body=body,
                     fetched_at=fetched_at,
                     ip_address=None if proxied or response.ip_address is None else str(response.ip_address),
                     protocol=response.protocol or "HTTP/1.1",
                     response_record_id=record_id,
+                    response_head=head,
+                    truncated=truncated,
                 )
             )
         )
         self.crawler.stats.inc_value("archive/responses")
 
+    def _stored_body(self, response: Response) -> tuple[bytes, str | None]:
+        """The body to archive and its WARC-Truncated reason, if it is not whole."""
+        body = response.body
+        if self.max_body_size and len(body) > self.max_body_size:
+            return body[: self.max_body_size], "length"
+        if "dataloss" in response.flags:  # shorter than its Content-Length (DOWNLOAD_FAIL_ON_DATALOSS off)
+            return body, "disconnect"
+        if "download_stopped" in response.flags:  # another component stopped the download
+            return body, "unspecified"
+        return body, None
+
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         if isinstance(item, ArticlePage) and item.extraction is not None:
             payload = {"newsarchive": ARTICLE_KIND, "outlet": item.outlet, **item.extraction.to_dict()}
             self._submit(
-                lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc))
+                lambda a: a.submit_metadata(
+                    item.url, item.warc_record_id, payload, datetime.now(timezone.utc), unless_revisit=True
+                )
             )
             self.crawler.stats.inc_value("archive/articles")
         elif isinstance(item, Listing):
@@ -155,7 +261,13 @@ class WarcRecorder:
         archiver, self.archiver = self.archiver, None
         # joining the writer threads waits for the queue to drain: not on the reactor's thread
         await maybe_deferred_to_future(deferToThread(archiver.close))
-        self.crawler.stats.set_value("archive/records_written", archiver.records_written)
+        stats = self.crawler.stats
+        stats.set_value("archive/records_written", archiver.records_written)
+        if archiver.ingester is not None:
+            counts = archiver.ingester.counts
+            stats.set_value("archive/new_articles", counts.articles)
+            stats.set_value("archive/new_article_versions", counts.versions)
+            stats.set_value("archive/revisits", counts.revisits)
 
     def _submit(self, submit: Any) -> None:
         if self.archiver is None:
@@ -182,9 +294,23 @@ class WarcRecorder:
             "http-header-user-agent": settings.get("USER_AGENT", ""),
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "isPartOf": f"{spider.name}:{seed_list.path}" if seed_list else spider.name,
-            "description": RECORDING_NOTE,
+            "description": self._recording_note(),
             OUTLETS_FIELD: json.dumps(outlets, ensure_ascii=False),
         }
+
+    def _recording_note(self) -> str:
+        """How this crawl's records were made, for warcinfo: it depends on the download handlers."""
+        handlers = self.crawler.settings.getwithbase("DOWNLOAD_HANDLERS")
+        raw = all(
+            (path := handlers.get(scheme)) and issubclass(load_object(path), RawHeadHTTPDownloadHandler)
+            for scheme in ("http", "https")
+        )
+        limit = (
+            f"a body longer than {self.max_body_size} bytes is cut there and marked WARC-Truncated: length;"
+            if self.max_body_size
+            else "bodies are never cut (a download over Scrapy's DOWNLOAD_MAXSIZE is cancelled, not archived);"
+        )
+        return " ".join([BODY_NOTE.format(limit=limit), RAW_HEAD_NOTE if raw else REBUILT_HEAD_NOTE, REQUEST_NOTE])
 
 
 def _header_lines(headers: Any) -> list[tuple[bytes, bytes]]:

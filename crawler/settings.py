@@ -36,5 +36,17 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate",
 }
 
+# Scrapy's HTTP/1.1 handler, also keeping each response's status line and header lines
+# exactly as received, for the WARC records (see crawler/handlers.py).
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.RawHeadHTTPDownloadHandler",
+    "https": "crawler.handlers.RawHeadHTTPDownloadHandler",
+}
+
+# Distributed crawling: with a Redis URL (REDIS_URL, or $NEWSARCHIVE_REDIS_URL) this process is one
+# worker of a crawl shared by every process on the same Redis and DISTRIBUTED_KEY_PREFIX (default
+# "newsarchive"), and the per-domain limits above hold for the whole crawl. The settings and their
+# defaults are in crawler/distributed/addon.py; deployment across machines in deploy/distributed.md.
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"

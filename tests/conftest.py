@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from tests.fixtureweb.__main__ import proxy_env
 from tests.fixtureweb.server import FixtureWeb, ServedRequest
@@ -79,3 +84,73 @@ def fixture_crawl(fixture_web: FixtureWeb, tmp_path_factory: pytest.TempPathFact
     run = run_crawl(fixture_web, tmp_path_factory.mktemp("crawl"))
     assert run.returncode == 0, run.log[-5000:]
     return run
+
+
+#: The PostgreSQL server tests use (CI and this machine: trust auth, database ``test``).
+POSTGRES_URL = os.environ.get("NEWSARCHIVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@cache
+def postgres_unreachable() -> str | None:
+    """Why the test PostgreSQL server cannot be used, or None when it can."""
+    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as e:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {str(e.orig).strip().splitlines()[0]}"
+    finally:
+        engine.dispose()
+    return None
+
+
+@contextmanager
+def database_urls(backend: str, folder: Path) -> Iterator[Callable[[], str]]:
+    """Makes URLs of fresh, empty databases on one backend: an SQLite file in ``folder``, or a
+    PostgreSQL schema of its own (dropped afterwards). PostgreSQL is skipped only where it is
+    not running, never in CI."""
+    if backend == "sqlite":
+        folders = (folder / f"db{n}" for n in range(1000))
+
+        def make_file() -> str:
+            path = next(folders)
+            path.mkdir()
+            return f"sqlite:///{path / 'archive.db'}"
+
+        yield make_file
+        return
+    if reason := postgres_unreachable():
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    schemas: list[str] = []
+
+    def make_schema() -> str:
+        schema = f"test_{uuid.uuid4().hex[:16]}"
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        schemas.append(schema)
+        return f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+
+    try:
+        yield make_schema
+    finally:
+        with admin.connect() as connection:
+            for schema in schemas:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def new_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty databases on each backend in turn (SQLite, PostgreSQL)."""
+    with database_urls(request.param, tmp_path) as make:
+        yield make
+
+
+@pytest.fixture
+def database_url(new_database_url: Callable[[], str]) -> str:
+    """A fresh, empty database on each backend in turn (SQLite, PostgreSQL)."""
+    return new_database_url()

@@ -8,13 +8,49 @@ the archive they produce. Each subcommand lives in its own module with a
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
-from archive.cli import summary
+from archive.cli import (
+    captures,
+    coverage,
+    diff,
+    index,
+    jobs,
+    plot,
+    recover,
+    reindex,
+    replay,
+    schedule,
+    seeds,
+    serve,
+    stories,
+    summary,
+    versions,
+    wacz,
+)
 from archive.config import ArchivePaths
+from archive.db.session import SchemaError
 
-COMMANDS = [summary]
+COMMANDS = [
+    summary,
+    reindex,
+    stories,
+    coverage,
+    versions,
+    diff,
+    captures,
+    plot,
+    jobs,
+    schedule,
+    seeds,
+    recover,
+    index,
+    wacz,
+    replay,
+    serve,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.run(args, ArchivePaths.resolve(data_dir=args.data, database_url=args.database)) or 0)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="newsarchive: %(message)s")
+    try:
+        return int(args.run(args, ArchivePaths.resolve(data_dir=args.data, database_url=args.database)) or 0)
+    except SchemaError as e:
+        print(f"newsarchive: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

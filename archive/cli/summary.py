@@ -35,6 +35,7 @@ def _summary(args: argparse.Namespace, paths: ArchivePaths) -> int:
                 ["URLs", totals.urls],
                 ["captures", f"{totals.captures}" + (f" ({statuses})" if statuses else "")],
                 ["articles", totals.articles],
+                ["versions", totals.versions],
                 ["fetch errors", totals.fetch_errors],
                 [
                     "WARC files",
@@ -47,9 +48,9 @@ def _summary(args: argparse.Namespace, paths: ArchivePaths) -> int:
         print()
         print(
             table(
-                ["outlet", "title", "author", "published", "fetched (UTC)"],
+                ["outlet", "title", "author", "published", "first seen (UTC)"],
                 [
-                    [a.outlet, cut(a.title, 60), a.author, a.published or a.listed_published, a.fetched_at]
+                    [a.outlet, cut(a.title, 60), a.author, a.published or a.listed_published, a.first_seen]
                     for a in articles
                 ],
             )

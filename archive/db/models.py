@@ -1,16 +1,34 @@
 """Tables of the coverage database.
 
 Times are stored as naive UTC (the WARC-Date of the record), so SQLite and
-PostgreSQL compare them alike. Every capture, fetch error and article keeps
-the WARC file, offset and length of the record it was read from: the
-database can always be rebuilt from the WARCs, and checked against them.
+PostgreSQL compare them alike. Every capture, fetch error and article
+observation keeps the WARC file, offset and length of the record it was read
+from: the database can always be rebuilt from the WARCs, and checked
+against them.
+
+An article is a story at one address (:func:`archive.db.identity.story_url`);
+its versions are the distinct headline-and-text pairs it was seen with, and
+its observations say which capture showed which version.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -39,24 +57,31 @@ class Outlet(Base):
 
 
 class Url(Base):
+    """An address as captured or listed, exactly as it was written."""
+
     __tablename__ = "urls"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
     host: Mapped[str] = mapped_column(String(255), index=True)
     outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"), index=True)
+    #: Set on an alias: the address it leads to (the end of its redirect chain, or the
+    #: story URL of the article captured at it). Always a URL that is not itself an alias.
+    canonical_id: Mapped[int | None] = mapped_column(ForeignKey("urls.id"), index=True)
 
     outlet: Mapped[Outlet | None] = relationship(back_populates="urls")
     captures: Mapped[list[Capture]] = relationship(back_populates="url")
+    canonical: Mapped[Url | None] = relationship(remote_side=[id])
 
 
 class Capture(WarcPointer, Base):
-    """One HTTP response as archived (redirects and error statuses included)."""
+    """One HTTP response as archived (redirects, error statuses and revisits included)."""
 
     __tablename__ = "captures"
+    __table_args__ = (Index("ix_captures_url_id_fetched_at", "url_id", "fetched_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    url_id: Mapped[int] = mapped_column(ForeignKey("urls.id"), index=True)
+    url_id: Mapped[int] = mapped_column(ForeignKey("urls.id"))
     fetched_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     status: Mapped[int | None] = mapped_column(Integer)
     content_type: Mapped[str | None] = mapped_column(String(255))
@@ -64,9 +89,21 @@ class Capture(WarcPointer, Base):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     #: Where a 3xx answer pointed (absolute), so redirect chains can be followed in the database.
     redirect_url: Mapped[str | None] = mapped_column(Text, index=True)
+    #: WARC-Truncated ("length", "time", "disconnect"...): the stored body is incomplete.
+    truncated: Mapped[str | None] = mapped_column(String(32))
+    #: A revisit record: the body is not in this record but in the original's.
+    is_revisit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    revisit_profile: Mapped[str | None] = mapped_column(Text)
+    #: The revisit's WARC-Refers-To, WARC-Refers-To-Target-URI and WARC-Refers-To-Date, as written.
+    refers_to_record_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    refers_to_uri: Mapped[str | None] = mapped_column(Text)
+    refers_to_date: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The capture whose record holds a revisit's body (never itself a revisit), once indexed.
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), index=True)
 
     url: Mapped[Url] = relationship(back_populates="captures")
-    article: Mapped[Article | None] = relationship(back_populates="capture")
+    original: Mapped[Capture | None] = relationship(remote_side=[id])
+    observation: Mapped[Observation | None] = relationship(back_populates="capture")
 
 
 class Listing(Base):
@@ -98,21 +135,45 @@ class FetchError(WarcPointer, Base):
     url: Mapped[Url] = relationship()
 
 
-class Article(WarcPointer, Base):
-    """The article read from one capture; its WARC pointer is the metadata record holding the extraction."""
+class Article(Base):
+    """One story at one address, however many times it was captured and however it changed."""
 
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
-    url_id: Mapped[int] = mapped_column(ForeignKey("urls.id"), index=True)
+    #: The story URL (:func:`archive.db.identity.story_url`); its aliases point at it.
+    url_id: Mapped[int] = mapped_column(ForeignKey("urls.id"), index=True, unique=True)
     outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"), index=True)
+    #: The earliest capture that showed the article.
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    #: The page's own date, from the earliest version that states one.
+    published: Mapped[str | None] = mapped_column(String(10))
+    #: The earliest date a feed or news sitemap gave this URL (or an alias of it).
+    listed_published: Mapped[str | None] = mapped_column(String(10))
+    listed_source: Mapped[str | None] = mapped_column(String(16))
+
+    url: Mapped[Url] = relationship()
+    outlet: Mapped[Outlet | None] = relationship()
+    versions: Mapped[list[ArticleVersion]] = relationship(
+        back_populates="article", order_by="(ArticleVersion.first_seen_at, ArticleVersion.id)"
+    )
+
+
+class ArticleVersion(Base):
+    """One distinct headline and text of an article, with the extraction that read it first."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (
+        UniqueConstraint("article_id", "content_hash", name="uq_article_versions_article_id_content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    #: :func:`archive.db.identity.content_hash` of title and text.
+    content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(Text)
     published: Mapped[str | None] = mapped_column(String(10))
-    #: The earliest date a feed or news sitemap gave this URL (or one redirecting to it).
-    listed_published: Mapped[str | None] = mapped_column(String(10))
-    listed_source: Mapped[str | None] = mapped_column(String(16))
     sitename: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     canonical_url: Mapped[str | None] = mapped_column(Text)
@@ -121,7 +182,63 @@ class Article(WarcPointer, Base):
     text: Mapped[str] = mapped_column(Text)
     extractor: Mapped[str] = mapped_column(String(64))
     extractor_version: Mapped[str] = mapped_column(String(32))
+    first_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+    last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
 
-    capture: Mapped[Capture] = relationship(back_populates="article")
-    url: Mapped[Url] = relationship()
-    outlet: Mapped[Outlet | None] = relationship()
+    article: Mapped[Article] = relationship(back_populates="versions")
+    first_capture: Mapped[Capture] = relationship(foreign_keys=[first_capture_id])
+    last_capture: Mapped[Capture] = relationship(foreign_keys=[last_capture_id])
+    observations: Mapped[list[Observation]] = relationship(back_populates="version")
+
+
+class Observation(Base):
+    """A capture that showed an article version.
+
+    Its pointer is the ``article/1`` metadata record holding the extraction
+    from that capture; a revisit (the body unchanged, so not re-extracted)
+    has none and shows the version of its original.
+    """
+
+    __tablename__ = "article_observations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id"), index=True)
+    record_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    warc_filename: Mapped[str | None] = mapped_column(String(255))
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+
+    capture: Mapped[Capture] = relationship(back_populates="observation")
+    version: Mapped[ArticleVersion] = relationship(back_populates="observations")
+
+
+class Story(Base):
+    """A named story (``hanoi-summit-2019``): its definition as last synced from its TOML file."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    #: The parsed definition (terms, seeds, dates, source file), so a rebuild can re-sync it.
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    synced_at: Mapped[datetime] = mapped_column(DateTime)
+
+    members: Mapped[list[StoryArticle]] = relationship(back_populates="story")
+
+
+class StoryArticle(Base):
+    """An article in a story, and why: the query terms it matched, or the seed that named it."""
+
+    __tablename__ = "story_articles"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True, index=True)
+    matched_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    seed: Mapped[str | None] = mapped_column(Text)
+
+    story: Mapped[Story] = relationship(back_populates="members")
+    article: Mapped[Article] = relationship()

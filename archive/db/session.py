@@ -1,27 +1,42 @@
 """Opening the database: engine settings per backend and schema migrations.
 
 SQLite gets WAL mode (a crawler writing and a researcher reading at once),
-foreign keys, and a busy timeout. The schema is always brought to the
-latest Alembic revision on open, so a database made by an older release is
-migrated, never silently used as is.
+foreign keys, and a busy timeout. PostgreSQL is chosen by its URL
+(``postgresql+psycopg://user@host/db``).
+
+The schema is checked on open. A database made by an older release is
+migrated to the latest Alembic revision, and the log says so; one made by a
+newer release (a revision this code does not know), or one holding these
+tables without a schema version, is refused and left exactly as it was.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from archive.db.models import Base
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class SchemaError(RuntimeError):
+    """The database's schema cannot be used by this version of newsarchive; nothing was changed."""
+
+
 def open_database(url: str, migrate: bool = True) -> Engine:
-    """An engine for the database at ``url``, its schema at the latest revision."""
+    """An engine for the database at ``url``, its schema checked and (``migrate``) brought up to date."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -30,8 +45,11 @@ def open_database(url: str, migrate: bool = True) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    if migrate:
-        upgrade(engine)
+    try:
+        prepare_schema(engine, migrate)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
@@ -46,9 +64,49 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the latest revision (creating it on an empty database)."""
-    command.upgrade(alembic_config(engine), "head")
+def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """The revisions the database is at, and the latest ones this code knows."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, set(script.get_heads())
+
+
+def prepare_schema(engine: Engine, migrate: bool = True) -> None:
+    """Create the schema in an empty database, migrate an older one, refuse anything else."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    current, heads = schema_revisions(engine)
+    where = engine.url.render_as_string()
+    if current == heads:
+        return
+    known = {revision.revision for revision in script.walk_revisions()}
+    if unknown := sorted(current - known):
+        raise SchemaError(
+            f"{where}: the database schema is at revision {', '.join(unknown)}, newer than this newsarchive "
+            f"knows (up to {', '.join(sorted(heads))}); use a newer newsarchive. The database was not changed."
+        )
+    if not current:
+        ours = set(Base.metadata.tables) & set(inspect(engine).get_table_names())
+        if ours:
+            raise SchemaError(
+                f"{where}: the database has tables named like newsarchive's ({', '.join(sorted(ours))}) but no "
+                "schema version; it was not made by newsarchive, or its alembic_version table was lost. "
+                "The database was not changed."
+            )
+        logger.info("creating the newsarchive schema in %s (revision %s)", where, ", ".join(sorted(heads)))
+    elif not migrate:
+        raise SchemaError(
+            f"{where}: the database schema is at revision {', '.join(sorted(current))}, older than this "
+            f"newsarchive's ({', '.join(sorted(heads))}); open it with migration allowed to upgrade it."
+        )
+    else:
+        logger.warning(
+            "migrating the database %s from schema revision %s to %s",
+            where,
+            ", ".join(sorted(current)),
+            ", ".join(sorted(heads)),
+        )
+    command.upgrade(alembic_config(engine), "heads")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,11 +1,15 @@
 """WARC records for HTTP exchanges and extraction results.
 
-Scrapy hands us a response after Twisted has parsed it: the body is
-de-chunked (but still content-encoded), header names are title-cased and
-repeated headers grouped, and the reason phrase is gone. The records below
-store the body bytes as received, keep every header value on its own line,
-and rename ``Transfer-Encoding`` to ``X-Archive-Orig-Transfer-Encoding`` since
-the stored body is no longer chunked; the warcinfo record says so.
+A response record holds the body bytes as received: still content-encoded
+(gzip stays gzip), but de-chunked, because Twisted removes the chunked
+framing before anyone sees the body. Its HTTP head is the status line and
+header lines exactly as received when the HTTP client reported them
+(:attr:`HttpExchange.response_head`, from the crawler's download handler);
+otherwise it is rebuilt from the parsed status and headers, every value on
+its own line. Either way a ``Transfer-Encoding`` line is kept under the name
+``X-Archive-Orig-`` + its name, since it no longer describes the stored body.
+A body cut short carries ``WARC-Truncated``. The warcinfo record says which
+of these applies.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 WARC_VERSION = "WARC/1.1"
 METADATA_TYPE = "application/json"
 
-#: Headers that describe the transfer, not the stored bytes, with the name they are kept under.
-RENAMED_HEADERS = {b"transfer-encoding": b"X-Archive-Orig-Transfer-Encoding"}
+#: Headers that describe the transfer, not the stored bytes: kept under ``ORIG_PREFIX`` + their name.
+REFRAMED_HEADERS = frozenset({b"transfer-encoding"})
+ORIG_PREFIX = b"X-Archive-Orig-"
 
 
 def new_record_id() -> str:
@@ -58,6 +63,11 @@ class HttpExchange:
     ip_address: str | None = None
     protocol: str = "HTTP/1.1"
     response_record_id: str = field(default_factory=new_record_id)
+    #: Status line and header lines as received, up to and including the blank line that ends
+    #: them; None if the HTTP client did not report them (the head is then rebuilt).
+    response_head: bytes | None = None
+    #: WARC-Truncated value when ``body`` is not the whole body ("length", "disconnect", ...).
+    truncated: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,10 @@ class ArchivedRecord:
     ip_address: str | None = None
     redirect_url: str | None = None  # absolute Location of a 3xx response
     data: dict[str, Any] | None = None  # JSON payload of metadata records, fields of warcinfo
+    truncated: str | None = None  # WARC-Truncated: why the stored block is incomplete
+    profile: str | None = None  # WARC-Profile of a revisit
+    refers_to_target_uri: str | None = None  # a revisit's WARC-Refers-To-Target-URI
+    refers_to_date: datetime | None = None  # a revisit's WARC-Refers-To-Date
 
 
 class _RawHeaders(StatusAndHeaders):
@@ -113,32 +127,92 @@ def _decoded(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
 
 
 def _stored_response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    return [(RENAMED_HEADERS.get(name.lower(), name), value) for name, value in headers]
+    return [(ORIG_PREFIX + name if name.lower() in REFRAMED_HEADERS else name, value) for name, value in headers]
 
 
-def exchange_records(exchange: HttpExchange, builder: RecordBuilder) -> tuple[ArcWarcRecord, ArcWarcRecord]:
-    """The request and response records of one exchange, linked by WARC-Concurrent-To."""
-    date = warc_date(exchange.fetched_at)
-    reason = _reason(exchange.status)
-    status_line = f"{exchange.status} {reason}".strip()
+def _rebuilt_head(exchange: HttpExchange) -> _RawHeaders:
+    """The response head from the parsed status and headers (the reason phrase is the standard one)."""
+    status_line = f"{exchange.status} {_reason(exchange.status)}".strip()
     response_headers = _stored_response_headers(exchange.response_headers)
-    http_response = _RawHeaders(
+    return _RawHeaders(
         _header_block(f"{exchange.protocol} {status_line}".encode("ascii"), response_headers),
         status_line,
         _decoded(response_headers),
         exchange.protocol,
     )
+
+
+def _received_head(head: bytes) -> _RawHeaders:
+    """The response head as received, byte for byte but for the reframed headers' names.
+
+    Lines end as they arrived (CRLF, or a bare LF from a sloppy server); a
+    folded continuation line or a line without a colon stays where it was.
+    """
+    lines = [line + b"\n" for line in head.split(b"\n")[:-1]]
+    stored = [lines[0]]
+    parsed: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        content = line.rstrip(b"\r\n")
+        if content[:1] in (b" ", b"\t") and parsed:  # obsolete line folding: part of the previous value
+            parsed[-1] = (parsed[-1][0], parsed[-1][1] + b" " + content.strip())
+        elif b":" in content:
+            name, value = content.split(b":", 1)
+            if name.strip().lower() in REFRAMED_HEADERS:
+                line = ORIG_PREFIX + line
+                name = ORIG_PREFIX + name
+            parsed.append((name.strip(), value.strip()))
+        stored.append(line)
+    protocol, _, status_line = lines[0].rstrip(b"\r\n").decode("latin-1").partition(" ")
+    return _RawHeaders(b"".join(stored), status_line, _decoded(parsed), protocol)
+
+
+@dataclass(frozen=True)
+class RevisitOf:
+    """The earlier record holding the body that an unchanged response would repeat."""
+
+    record_id: str
+    target_uri: str
+    date: datetime
+    payload_digest: str
+
+
+def exchange_records(
+    exchange: HttpExchange, builder: RecordBuilder, revisit_of: RevisitOf | None = None
+) -> tuple[ArcWarcRecord, ArcWarcRecord]:
+    """The request and response records of one exchange, linked by WARC-Concurrent-To.
+
+    With ``revisit_of``, the response is a ``revisit`` record (identical-payload-digest
+    profile): its HTTP head only, pointing at the record that holds the same body.
+    """
+    date = warc_date(exchange.fetched_at)
+    if exchange.response_head:
+        http_response = _received_head(exchange.response_head)
+    else:
+        http_response = _rebuilt_head(exchange)
     warc_headers = {"WARC-Record-ID": exchange.response_record_id, "WARC-Date": date}
     if exchange.ip_address:
         warc_headers["WARC-IP-Address"] = exchange.ip_address
-    response = builder.create_warc_record(
-        exchange.url,
-        "response",
-        payload=BytesIO(exchange.body),
-        length=len(exchange.body),
-        warc_headers_dict=warc_headers,
-        http_headers=http_response,
-    )
+    if exchange.truncated:
+        warc_headers["WARC-Truncated"] = exchange.truncated
+    if revisit_of is not None:
+        warc_headers["WARC-Refers-To"] = revisit_of.record_id
+        response = builder.create_revisit_record(
+            exchange.url,
+            revisit_of.payload_digest,
+            revisit_of.target_uri,
+            warc_date(revisit_of.date),
+            http_headers=http_response,
+            warc_headers_dict=warc_headers,
+        )
+    else:
+        response = builder.create_warc_record(
+            exchange.url,
+            "response",
+            payload=BytesIO(exchange.body),
+            length=len(exchange.body),
+            warc_headers_dict=warc_headers,
+            http_headers=http_response,
+        )
 
     target = _request_target(exchange.url)
     request_line = f"{exchange.method} {target} {exchange.protocol}"
@@ -202,6 +276,7 @@ def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: by
         moved_to = record.http_headers.get_header("Location")
         if status is not None and 300 <= status < 400 and moved_to:
             redirect_url = urljoin(target, moved_to.strip())
+    refers_date = headers.get_header("WARC-Refers-To-Date")
     return ArchivedRecord(
         rec_type=record.rec_type,
         record_id=headers.get_header("WARC-Record-ID"),
@@ -215,6 +290,10 @@ def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: by
         ip_address=headers.get_header("WARC-IP-Address"),
         redirect_url=redirect_url,
         data=_payload_data(record, payload),
+        truncated=headers.get_header("WARC-Truncated"),
+        profile=headers.get_header("WARC-Profile"),
+        refers_to_target_uri=headers.get_header("WARC-Refers-To-Target-URI"),
+        refers_to_date=parse_warc_date(refers_date) if refers_date else None,
     )
 
 

@@ -7,13 +7,22 @@ no re-read; each file starts with its own warcinfo record, so any one file
 explains how it was made. File names follow the IIPC convention
 (prefix-timestamp-serial-pid~host) so several crawler processes can share one
 folder.
+
+While a file is open its writer holds an exclusive advisory lock on it
+(``flock``), so recovery (:mod:`archive.warc.recovery`) can tell a live
+writer's file from one left by a crashed process, even when several crawlers
+share the folder. Every ``write`` ends with a flush, so a record handed back
+has left the process: killing the crawler cannot lose it. ``sync`` also
+forces it to disk (``fsync``), which only a power cut or a kernel crash
+could otherwise undo.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +34,8 @@ from archive.warc.records import WARC_VERSION, ArchivedRecord, RecordLocation, d
 
 OPEN_SUFFIX = ".open"
 DEFAULT_MAX_SIZE = 1_000_000_000
+#: File name timestamps: UTC, to the millisecond (the first 17 digits).
+STAMP_FORMAT = "%Y%m%d%H%M%S%f"
 
 
 class WarcWriter:
@@ -36,12 +47,14 @@ class WarcWriter:
         info: dict[str, str],
         prefix: str = "newsarchive",
         max_size: int = DEFAULT_MAX_SIZE,
+        on_close: Callable[[Path], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.info = info
         self.prefix = prefix
         self.max_size = max_size
+        self.on_close = on_close
         self._writer = WARCWriter(None, gzip=True, warc_version=WARC_VERSION)
         self._file: BinaryIO | None = None
         self._name = ""
@@ -71,24 +84,33 @@ class WarcWriter:
         out.flush()
         return written
 
+    def sync(self) -> None:
+        """Force what was written to the current file onto the disk."""
+        if self._file is not None:
+            os.fsync(self._file.fileno())
+
     def close(self) -> None:
-        """Close the current file and drop its ``.open`` suffix."""
+        """Close the current file, on disk, without its ``.open`` suffix; then call ``on_close``."""
         if self._file is None:
             return
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self._file = None
+        out, self._file = self._file, None
+        out.flush()
+        os.fsync(out.fileno())
         final = self.directory / self._name
+        # renamed while still locked, so recovery never takes a finished file for an abandoned one
         os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
+        sync_directory(self.directory)
+        out.close()
         self.closed_files.append(final)
+        if self.on_close is not None:
+            self.on_close(final)
 
     def _open(self) -> ArchivedRecord:
         self._serial += 1
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
-        host = socket.gethostname().replace("-", "").replace("~", "") or "localhost"
-        self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{os.getpid()}~{host}.warc.gz"
+        stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)[:17]
+        self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{os.getpid()}~{file_host()}.warc.gz"
         self._file = open(self.directory / (self._name + OPEN_SUFFIX), "xb")
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         return self._write_one(self._file, self._writer.create_warcinfo_record(self._name, self.info))
 
     def _write_one(self, out: BinaryIO, record: ArcWarcRecord) -> ArchivedRecord:
@@ -101,3 +123,17 @@ class WarcWriter:
         self._writer.write_record(record)
         location = RecordLocation(self._name, offset, out.tell() - offset)
         return describe_record(record, location, payload)
+
+
+def sync_directory(directory: Path) -> None:
+    """Make a rename or a new file in ``directory`` survive a power cut."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_host() -> str:
+    """This machine's name as it appears in WARC file names (no ``-`` or ``~``, which delimit fields)."""
+    return socket.gethostname().replace("-", "").replace("~", "") or "localhost"

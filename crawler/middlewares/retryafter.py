@@ -333,6 +333,14 @@ class RetryAfterMiddleware:
                 "n": state.failures,
             },
         )
+        self.slot_paused(request, key, delay)
+
+    def slot_paused(self, request: Request, key: str, delay: float) -> None:
+        """Hook called once slot *key* is paused for *delay* seconds (capped) after *request*'s answer.
+
+        Does nothing here; a distributed crawl shares the pause with its other
+        workers (``crawler.distributed.retryafter``).
+        """
 
     def _reset(self, request: Request, key: str) -> None:
         state = self._slots.get(key)

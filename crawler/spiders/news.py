@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
@@ -32,8 +32,15 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from twisted.python.failure import Failure
 
+from archive.frontier import seed_messages
 from archive.seeds import Outlet, SeedList, load_seeds
+from crawler import distributed
 from crawler.items import ArticlePage, FetchFailure, Listing
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
 
 #: Discovery documents go before articles in the queue.
 DISCOVERY_PRIORITY = 10
@@ -42,22 +49,38 @@ DISCOVERY_PRIORITY = 10
 class NewsSpider(Spider):
     name = "news"
 
-    def __init__(self, seeds: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, seeds: str | None = None, *args: Any, seed_list: SeedList | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        if not seeds:
-            raise ValueError("the news spider needs a seed list: scrapy crawl news -a seeds=seeds/FILE.toml")
-        self.seed_list: SeedList = load_seeds(seeds)
+        if seed_list is None:
+            if not seeds:
+                raise ValueError("the news spider needs a seed list: scrapy crawl news -a seeds=seeds/FILE.toml")
+            seed_list = load_seeds(seeds)
+        self.seed_list: SeedList = seed_list
         self.allowed_domains = self.seed_list.allowed_domains
         self._links = LinkExtractor(unique=True)
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """With a Redis URL set, this process is a worker of a shared crawl: the distributed spider takes over."""
+        if cls is NewsSpider and distributed.enabled(crawler.settings):
+            from crawler.distributed.spider import DistributedNewsSpider  # it subclasses this one
+
+            return DistributedNewsSpider.from_crawler(crawler, *args, **kwargs)  # type: ignore[return-value]
+        return super().from_crawler(crawler, *args, **kwargs)
+
     async def start(self) -> AsyncIterator[Request]:
         for outlet in self.seed_list.outlets:
-            for url in outlet.sitemaps:
-                yield self._request(url, self.parse_sitemap, outlet, DISCOVERY_PRIORITY)
-            for url in outlet.feeds:
-                yield self._request(url, self.parse_feed, outlet, DISCOVERY_PRIORITY)
-            for url in outlet.start_urls:
-                yield self._request(url, self.parse_section, outlet, DISCOVERY_PRIORITY - 1)
+            for seed in seed_messages(outlet):
+                yield self.seed_request(seed["kind"], seed["url"], outlet)
+
+    def seed_request(self, kind: str, url: str, outlet: Outlet) -> Request:
+        """The request for a seed URL of an outlet: a sitemap, a feed or a section page."""
+        if kind == "section":
+            return self._request(url, self.parse_section, outlet, DISCOVERY_PRIORITY - 1)
+        callback = {"sitemap": self.parse_sitemap, "feed": self.parse_feed}[kind]
+        return self._request(url, callback, outlet, DISCOVERY_PRIORITY)
 
     def parse_sitemap(self, response: Response, outlet: str) -> Iterator[Request | Listing]:
         body = gunzip(response.body) if gzip_magic_number(response) else response.body

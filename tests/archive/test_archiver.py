@@ -82,8 +82,10 @@ def test_database_points_at_the_records_it_indexes(tmp_path: Path, sessions) -> 
             assert record.rec_headers.get_header("WARC-Record-ID") == capture.record_id
             assert record.rec_headers.get_header("WARC-Target-URI") == capture.url.url
         article = session.scalars(select(Article)).one()
-        assert (article.title, article.capture.url.url, article.outlet_id) == ("Story", story.url, outlet.id)
-        assert read_record(warcs[0], article.warc_offset).rec_type == "metadata"
+        (version,) = article.versions
+        (observation,) = version.observations
+        assert (version.title, observation.capture.url.url, article.outlet_id) == ("Story", story.url, outlet.id)
+        assert read_record(warcs[0], observation.warc_offset).rec_type == "metadata"
         error = session.scalars(select(FetchError)).one()
         assert (error.url.url, error.error) == ("http://www.example.com/slow", "TimeoutError: took too long")
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.db import Article, Capture, FetchError, Outlet, open_database, session_factory
+from archive.db import Article, Capture, FetchError, Observation, Outlet, open_database, session_factory
 from archive.warc import read_record
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_cases, load_seeds
@@ -85,13 +85,15 @@ def test_one_article_per_seed_page_with_its_outlet_and_metadata(sessions) -> Non
         for seed in SEEDS:
             article = articles[seed.url]
             assert article.outlet.name == seed.outlet
-            assert article.title == seed.title
-            assert article.author == seed.author
             assert article.published == seed.date
-            assert article.language == seed.language
-            assert article.extractor == "trafilatura" and article.extractor_version
+            (version,) = article.versions  # one crawl: one version
+            assert version.title == seed.title
+            assert version.author == seed.author
+            assert version.published == seed.date
+            assert version.language == seed.language
+            assert version.extractor == "trafilatura" and version.extractor_version
             for line in seed.body_lines:
-                assert line.strip() in article.text
+                assert line.strip() in version.text
 
 
 def test_listed_dates_from_feeds_and_sitemaps_are_kept(sessions) -> None:
@@ -175,7 +177,7 @@ def test_pages_without_an_article_are_captures_without_article(sessions, kind: s
     assert capture.status == 200
     assert capture.content_type == CASES[kind]["content_type"]
     with sessions() as session:
-        assert session.scalar(select(Article).where(Article.capture_id == capture.id)) is None
+        assert session.scalar(select(Observation).where(Observation.capture_id == capture.id)) is None
 
 
 def test_outlets_come_from_the_seed_list(sessions) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import random
 import re
 import socket
 import socketserver
@@ -22,11 +23,15 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["ROUTES", "SITE_DIR", "FixtureWeb", "Route", "ServedRequest"]
+import brotli
+
+__all__ = ["LOAD_HOST", "ROUTES", "SITE_DIR", "FixtureWeb", "Route", "ServedRequest", "load_site_pages"]
 
 logger = logging.getLogger(__name__)
 
 SITE_DIR: Path = Path(__file__).resolve().with_name("site")
+#: Files that replace their ``site/`` namesakes while ``FixtureWeb.edition`` is 2 (an edited article).
+EDITION_2_DIR: Path = Path(__file__).resolve().with_name("edition2")
 
 #: One fixed Last-Modified for every file, so captures are the same on every checkout
 #: (git does not keep file times).
@@ -72,6 +77,12 @@ class Route:
     #: 429 with ``Retry-After: 1`` on the first request, the file afterwards.
     busy_once: bool = False
     headers: Headers = ()
+    #: The body itself, instead of a file (with ``headers`` giving its Content-Type).
+    body: bytes | None = None
+    #: A reason phrase other than the standard one.
+    reason: str | None = None
+    #: ``Content-Encoding: br`` whatever the request accepts, as some misconfigured servers do.
+    brotli: bool = False
 
 
 CD_ARTICLE = (
@@ -107,6 +118,57 @@ ROUTES: dict[str, Route] = {
     ),
     "http://www.theamericanconservative.com/busy/": Route(busy_once=True),
 }
+
+#: Answers that exist to test archival fidelity; linked from nowhere, crawled from a seed
+#: list of their own (``tests/crawler/test_fidelity.py``).
+FIDELITY_HOST = "fidelity.fixture.test"
+FIDELITY_ROUTES: dict[str, Route] = {
+    # header names in odd case, a header repeated in two cases, a connection header, a
+    # latin-1 byte in a value (Twisted refuses one in a name), and a reason phrase of the server's own
+    f"http://{FIDELITY_HOST}/odd-headers": Route(
+        reason="Fine Thanks",
+        body=b"<html><head><title>Odd headers</title></head><body><p>odd</p></body></html>\n",
+        headers=(
+            ("content-TYPE", "text/html; charset=utf-8"),
+            ("X-Dup", "one"),
+            ("x-dup", "two"),
+            ("Keep-Alive", "timeout=5, max=100"),
+            ("X-Cafe-Name", "caf\u00e9"),
+        ),
+    ),
+    # a page in windows-1252: its bytes are not UTF-8
+    f"http://{FIDELITY_HOST}/latin": Route(
+        body=(
+            '<html><head><meta charset="windows-1252"><title>Caf\u00e9 \u201cna\u00efve\u201d</title>'
+            "</head><body><p>Dj\u00e9 \u2013 \u00a3 \u20ac</p></body></html>\n"
+        ).encode("cp1252"),
+        headers=(("Content-Type", "text/html; charset=windows-1252"),),
+    ),
+    f"http://{FIDELITY_HOST}/empty": Route(body=b"", headers=(("Content-Type", "text/plain"),)),
+    # about 3 MB of incompressible-looking bytes, for the archive's body size limit
+    f"http://{FIDELITY_HOST}/large.bin": Route(
+        body=b"".join(i.to_bytes(4, "big") * 64 for i in range(12_000)),
+        headers=(("Content-Type", "application/octet-stream"),),
+    ),
+    f"http://{FIDELITY_HOST}/brotli": Route(
+        brotli=True,
+        body=b"<html><head><title>Brotli</title></head><body><p>" + b"squeeze " * 200 + b"</p></body></html>\n",
+        headers=(("Content-Type", "text/html; charset=utf-8"),),
+    ),
+}
+ROUTES.update(FIDELITY_ROUTES)
+
+#: A generated outlet for crash and load tests: ``/`` links to ``LOAD_SECTIONS`` section
+#: pages, each linking to ``LOAD_STORIES`` article pages of some 40 KB; articles answer after
+#: ``LOAD_DELAY`` seconds so a crawl of it lasts long enough to be interrupted.
+LOAD_HOST = "load.fixture.test"
+LOAD_SECTIONS = 10
+LOAD_STORIES = 12
+LOAD_DELAY = 0.05
+#: Also ``/files/<n>.bin`` for n < LOAD_FILES: 2 MB of random bytes each, records big enough
+#: to be written in many pieces (so a crawler killed while writing one leaves it torn).
+LOAD_FILES = 5
+LOAD_FILE_SIZE = 2_000_000
 
 REASONS: dict[int, str] = {
     200: "OK",
@@ -195,6 +257,46 @@ class _Response:
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
     chunked: bool = False
+    reason: str | None = None
+
+
+def load_site_pages() -> dict[str, bytes]:
+    """The pages of the generated outlet (``LOAD_HOST``), by path."""
+    base = f"http://{LOAD_HOST}"
+    sections = [f"/section/{n}" for n in range(LOAD_SECTIONS)]
+    pages = {"/": _load_page("Load Test front page", [f'<a href="{base}{path}">{path}</a>' for path in sections])}
+    pages.update({f"/files/{n}.bin": random.Random(n).randbytes(LOAD_FILE_SIZE) for n in range(LOAD_FILES)})
+    for n, section in enumerate(sections):
+        stories = [f"/story/{n * LOAD_STORIES + k}" for k in range(LOAD_STORIES)]
+        pages[section] = _load_page(f"Section {n}", [f'<a href="{base}{path}">{path}</a>' for path in stories])
+        for path in stories:
+            number = int(path.rsplit("/", 1)[1])
+            words = random.Random(number)  # the same text on every run, different in every story
+            paragraphs = [
+                f"Paragraph {p} of story {number}: "
+                + " ".join(f"{word} {words.randrange(10**6)}" for word in words.choices(_LOAD_WORDS, k=40))
+                + "."
+                for p in range(60)
+            ]
+            pages[path] = _load_page(f"Story number {number}", [f"<p>{text}</p>" for text in paragraphs], article=True)
+    return pages
+
+
+_LOAD_WORDS = (
+    "summit talks leaders Hanoi sanctions nuclear deal delegation hotel statement press agreement officials "
+    "weapons missile negotiations diplomats president chairman meeting lunch cancelled early reporters sources "
+    "embassy analysts region security council treaty inspection facility enrichment program concessions demands"
+).split()
+
+
+def _load_page(title: str, parts: list[str], article: bool = False) -> bytes:
+    body = "\n".join(parts)
+    if article:
+        body = f"<article><h1>{title}</h1>\n{body}\n</article>"
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'
+        f"<body>\n{body}\n</body></html>\n"
+    ).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -288,7 +390,7 @@ class _Handler(BaseHTTPRequestHandler):
                 chunked=resp.chunked,
             )
         )
-        self.send_response_only(resp.status, REASONS.get(resp.status))
+        self.send_response_only(resp.status, resp.reason or REASONS.get(resp.status))
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
@@ -308,6 +410,8 @@ class _Server(ThreadingHTTPServer):
     """A ThreadingHTTPServer that remembers its connections so stop() can end them."""
 
     daemon_threads = True
+    # Scrapy opens a burst of connections at start; the default backlog of 5 drops some.
+    request_queue_size = 128
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], web: FixtureWeb) -> None:
@@ -366,6 +470,9 @@ class FixtureWeb:
 
     ``slow_seconds`` is how long the slow page waits before answering; tests use a
     fraction of a second, crawls keep the default to provoke a download timeout.
+    Setting ``edition = 2`` between two crawls serves the files of ``edition2/``
+    instead of their ``site/`` namesakes: one article with a changed headline and
+    a corrected paragraph, so the second crawl archives a new version of it.
     """
 
     def __init__(
@@ -379,12 +486,14 @@ class FixtureWeb:
         self.host = host
         self.requested_port = port
         self.site_dir = site_dir.resolve()
+        self.edition = 1
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[ServedRequest] = []
         self._busy_seen: set[str] = set()
+        self._load_pages = load_site_pages()
 
     # -- life cycle ---------------------------------------------------------------
     def start(self) -> FixtureWeb:
@@ -492,6 +601,11 @@ class FixtureWeb:
         if any(s in (".", "..") or s.startswith("_") or "\\" in s or "\0" in s for s in segments):
             return None
         candidate = host_dir.joinpath(*segments)
+        if self.edition == 2:
+            edited = EDITION_2_DIR.joinpath(host, *segments)
+            edited = edited / "index.html" if edited.is_dir() else edited
+            if edited.is_file():
+                return edited
         if candidate.is_file():
             return None if raw_path.endswith("/") else candidate
         if candidate.is_dir():
@@ -505,6 +619,14 @@ class FixtureWeb:
         framing headers, which the handler adds)."""
         route = self.route_for(host, path)
         url = f"http://{host}{path}"
+        if host == LOAD_HOST:
+            return self._load_page(path)
+        if route.body is not None:
+            resp = _Response(route.status, route.body, list(route.headers), reason=route.reason)
+            if route.brotli:
+                resp.body = brotli.compress(route.body)
+                resp.headers.append(("Content-Encoding", "br"))
+            return resp
         if route.location is not None:
             body = (
                 f"<html><head><title>{route.status} {REASONS[route.status]}</title></head>"
@@ -541,6 +663,16 @@ class FixtureWeb:
         resp.chunked = route.chunked and request_version == "HTTP/1.1"
         resp.headers.extend(route.headers)
         return resp
+
+    def _load_page(self, path: str) -> _Response:
+        """A page of the generated outlet; stories answer after ``LOAD_DELAY``."""
+        body = self._load_pages.get(path.partition("?")[0])
+        if body is None:
+            return _Response(404, _status_page(404, "No such page."), [("Content-Type", CONTENT_TYPES[".html"])])
+        if path.startswith("/story/"):
+            self._stopping.wait(LOAD_DELAY)
+        content_type = "application/octet-stream" if path.endswith(".bin") else CONTENT_TYPES[".html"]
+        return _Response(200, body, [("Content-Type", content_type)])
 
     def _first_visit(self, url: str) -> bool:
         """True exactly once per URL and server instance (for the 429 route)."""

@@ -1,0 +1,56 @@
+"""``newsarchive coverage [STORY]``: which outlets covered a story, when, and how often each article changed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from archive.cli.output import add_output_arguments, database, emit, when
+from archive.cli.table import cut
+from archive.config import ArchivePaths
+from archive.export import columns_of
+from archive.queries import coverage_query, find_story, stream
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "coverage", help="a story's articles: outlet, first seen, published, versions (all articles without STORY)"
+    )
+    parser.add_argument("story", nargs="?", help="story name, as synced with `newsarchive stories sync`")
+    add_output_arguments(parser)
+    parser.set_defaults(run=_coverage)
+
+
+def _coverage(args: argparse.Namespace, paths: ArchivePaths) -> int:
+    with database(paths) as session:
+        story = None
+        if args.story:
+            story = find_story(session, args.story)
+            if story is None:
+                print(
+                    f"newsarchive: no story {args.story!r}; sync its file first: newsarchive stories sync FILE",
+                    file=sys.stderr,
+                )
+                return 2
+        query = coverage_query(story)
+        return emit(
+            args,
+            stream(session, query),
+            columns_of(query),
+            [
+                ("outlet", lambda r: r["outlet"]),
+                ("first seen (UTC)", lambda r: when(r["first_seen"])),
+                ("published", lambda r: r["published"] or r["listed_published"]),
+                ("versions", lambda r: r["versions"]),
+                ("captures", lambda r: r["captures"]),
+                ("headline", lambda r: cut(r["headline"], 60)),
+                *([("why", lambda r: _why(r["matched_terms"], r["seed"]))] if story else []),
+            ],
+        )
+
+
+def _why(terms: list[str] | None, seed: str | None) -> str:
+    reasons = [f"terms: {', '.join(terms)}"] if terms else []
+    if seed:
+        reasons.append(f"seed: {seed}")
+    return "; ".join(reasons)

@@ -1,0 +1,99 @@
+"""``newsarchive reindex``: rebuild the database from the WARC files alone.
+
+The WARCs are the archive; the database is an index over them. This reads
+every closed WARC file in name order through the same ingester the crawler
+uses, so the rebuilt database holds what the crawl's did. A damaged or
+foreign file is reported with its offset and the rest go on. Into a
+database that already indexes something it only goes when told: ``--drop``
+empties the index first (stories are then re-synced from their stored
+definitions; the scheduler's history is kept), ``--merge`` adds to it
+(records already indexed are skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from archive.cli.progress import Progress
+from archive.config import ArchivePaths
+from archive.db.session import open_database, session_factory
+from archive.ingest import (
+    Ingester,
+    RebuildProgress,
+    clear_index,
+    indexed_rows,
+    rebuild,
+    refresh_statistics,
+    warc_files,
+)
+from archive.stories import resync_stories
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("reindex", help="rebuild the database from the WARC files")
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="WARC files or folders (default: the WARC folder)"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--drop", action="store_true", help="empty the database's index first, then rebuild it")
+    mode.add_argument("--merge", action="store_true", help="index into a database that already holds records")
+    parser.add_argument("--batch", type=int, default=500, help="records per transaction (default 500)")
+    parser.set_defaults(run=_reindex)
+
+
+def _reindex(args: argparse.Namespace, paths: ArchivePaths) -> int:
+    files = warc_files(args.paths or [paths.warc_dir])
+    if not files:
+        print(f"newsarchive: no WARC files in {', '.join(map(str, args.paths or [paths.warc_dir]))}", file=sys.stderr)
+        return 2
+    engine = open_database(paths.database_url)
+    try:
+        sessions = session_factory(engine)
+        with sessions() as session:
+            held = indexed_rows(session)
+        if held and not (args.drop or args.merge):
+            print(
+                f"newsarchive: {paths.database_url} already indexes {held:,} outlets, URLs and captures; "
+                "use --drop to rebuild it from scratch, or --merge to add these files to it",
+                file=sys.stderr,
+            )
+            return 2
+        if args.drop:
+            with sessions.begin() as session:
+                clear_index(session)
+        ingester = Ingester(sessions)
+        progress = Progress()
+
+        def report(state: RebuildProgress) -> None:
+            progress.show(
+                f"files {state.files_done}/{state.files_total}  records {state.records:,}  "
+                f"{progress.rate(state.records):,.0f} records/s" + (f"  {state.current.name}" if state.current else "")
+            )
+
+        result = rebuild(ingester, files, args.batch, report)
+        progress.close()
+        with sessions.begin() as session:
+            synced = resync_stories(session)
+            refresh_statistics(session)
+    finally:
+        engine.dispose()
+    counts = ingester.counts
+    print(
+        f"indexed {result.records:,} records from {result.files} files in {progress.elapsed:.1f} s "
+        f"({progress.rate(result.records):,.0f} records/s): "
+        f"{counts.captures:,} captures ({counts.revisits:,} revisits), {counts.articles:,} articles, "
+        f"{counts.versions:,} versions, {counts.listings:,} listings, "
+        f"{counts.fetch_errors:,} fetch errors; {counts.skipped:,} already indexed"
+    )
+    for result_story in synced:
+        print(f"story {result_story.story}: {result_story.members} articles")
+    for damage in result.damaged:
+        print(f"newsarchive: {damage}; the rest of this file was skipped", file=sys.stderr)
+    if result.damaged:
+        print(
+            f"newsarchive: {len(result.damaged)} of {result.files} files could not be read to the end", file=sys.stderr
+        )
+        return 1
+    return 0

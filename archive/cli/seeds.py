@@ -1,0 +1,160 @@
+"""``newsarchive seeds``: feed and watch a distributed crawl's shared frontier in Redis.
+
+- ``push FILE``: validate a seed list, store its outlets and queue its seed
+  URLs for the workers (``scrapy crawl news`` with a Redis URL set);
+- ``status``: the queue, the URLs seen, and each worker's requests in flight
+  and pages per second (``--watch SECONDS`` to follow it);
+- ``reset``: delete the crawl's keys (queue, dupefilter, outlets), to crawl
+  the same seeds again from scratch.
+
+The Redis URL is ``--redis`` or ``$NEWSARCHIVE_REDIS_URL``; the crawl is
+named by its key prefix, ``--prefix`` or ``$NEWSARCHIVE_KEY_PREFIX`` (default
+``newsarchive``), the workers' ``DISTRIBUTED_KEY_PREFIX``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+
+import redis
+
+from archive.cli.table import table
+from archive.config import ArchivePaths
+from archive.frontier import (
+    DEFAULT_KEY_PREFIX,
+    KEY_PREFIX_ENV,
+    REDIS_URL_ENV,
+    CrawlStatus,
+    FrontierError,
+    FrontierKeys,
+    crawl_status,
+    push_seeds,
+    reset_crawl,
+)
+from archive.seeds import load_seeds
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--redis", help=f"Redis URL of the crawl (default: ${REDIS_URL_ENV})")
+    common.add_argument(
+        "--prefix", help=f"key prefix naming the crawl (default: ${KEY_PREFIX_ENV} or {DEFAULT_KEY_PREFIX})"
+    )
+    parser = subparsers.add_parser("seeds", help="push seeds to a distributed crawl and watch its progress")
+    commands = parser.add_subparsers(dest="seeds_command", required=True, metavar="ACTION")
+
+    push = commands.add_parser("push", parents=[common], help="queue a seed list's outlets for the workers")
+    push.add_argument("file", help="seed list (TOML)")
+    push.add_argument("--reset", action="store_true", help="delete the crawl's queue and dupefilter first")
+    push.add_argument("--force", action="store_true", help="even while workers run")
+    push.set_defaults(run=_push)
+
+    status = commands.add_parser("status", parents=[common], help="queue length, workers and pages per second")
+    status.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until Ctrl-C")
+    status.set_defaults(run=_status)
+
+    reset = commands.add_parser("reset", parents=[common], help="delete every key of the crawl")
+    reset.add_argument("--force", action="store_true", help="even while workers run (their work is lost)")
+    reset.set_defaults(run=_reset)
+
+
+def _connect(args: argparse.Namespace) -> tuple[redis.Redis, FrontierKeys]:
+    url = args.redis or os.environ.get(REDIS_URL_ENV)
+    if not url:
+        raise FrontierError(f"no Redis URL: pass --redis or set ${REDIS_URL_ENV}")
+    keys = FrontierKeys.resolve(args.prefix)
+    client = redis.Redis.from_url(url)
+    client.ping()
+    return client, keys
+
+
+def _fail(message: str) -> int:
+    print(f"newsarchive seeds: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _push(args: argparse.Namespace, paths: ArchivePaths) -> int:
+    try:
+        seed_list = load_seeds(args.file)
+        client, keys = _connect(args)
+        if args.reset:
+            reset_crawl(client, keys, force=args.force)
+        queued = push_seeds(client, keys, seed_list, force=args.force)
+    except (ValueError, FrontierError) as e:  # SeedError is a ValueError
+        return _fail(str(e))
+    except redis.RedisError as e:
+        return _fail(f"Redis: {e}")
+    print(f"crawl {keys.prefix!r}: {len(seed_list.outlets)} outlets, {queued} seed URLs queued from {args.file}")
+    return 0
+
+
+def _reset(args: argparse.Namespace, paths: ArchivePaths) -> int:
+    try:
+        client, keys = _connect(args)
+        deleted = reset_crawl(client, keys, force=args.force)
+    except (ValueError, FrontierError) as e:
+        return _fail(str(e))
+    except redis.RedisError as e:
+        return _fail(f"Redis: {e}")
+    print(f"crawl {keys.prefix!r}: {deleted} keys deleted")
+    return 0
+
+
+def _status(args: argparse.Namespace, paths: ArchivePaths) -> int:
+    try:
+        client, keys = _connect(args)
+        while True:
+            print(describe(crawl_status(client, keys)), flush=True)
+            if not args.watch:
+                return 0
+            time.sleep(args.watch)
+            print()
+    except (ValueError, FrontierError) as e:
+        return _fail(str(e))
+    except redis.RedisError as e:
+        return _fail(f"Redis: {e}")
+    except KeyboardInterrupt:
+        return 0
+
+
+def describe(status: CrawlStatus) -> str:
+    """The status as ``newsarchive seeds status`` prints it."""
+    seen = f"~{status.seen} (Bloom filter estimate)" if status.seen_estimated else str(status.seen)
+    lines = [
+        f"crawl {status.prefix!r} at {datetime.now().strftime('%H:%M:%S')}"
+        + (f" (seeds: {status.seeds_file})" if status.seeds_file else " (no seeds pushed)"),
+        table(
+            ["what", "count"],
+            [
+                ["queued requests", status.queued],
+                ["seeds not yet read", status.seeds_pending],
+                ["URLs seen", seen],
+                ["in flight", status.in_flight],
+                ["requeued from dead workers", status.requeued],
+                ["pages per second", f"{status.pages_per_second:.1f}"],
+            ],
+        ),
+    ]
+    if status.workers:
+        lines += [
+            "",
+            table(
+                ["worker", "started", "alive", "in flight", "pages", "pages/s"],
+                [
+                    [
+                        w.worker,
+                        w.started,
+                        "yes" if w.alive else "no (to be recovered)",
+                        w.in_flight,
+                        w.pages,
+                        f"{w.pages_per_second:.1f}",
+                    ]
+                    for w in status.workers
+                ],
+            ),
+        ]
+    return "\n".join(lines)

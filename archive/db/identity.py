@@ -1,0 +1,67 @@
+"""What makes two captures the same article, and two extractions the same version.
+
+These rules decide which rows exist, so the ingester and the schema
+migrations share them; changing one changes what a rebuilt database holds
+and needs a migration of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import Connection, Integer, column, or_, select, table, update
+from sqlalchemy.orm import Session
+
+from archive.seeds import host_in_domains
+
+#: Query parameters that only say how a reader arrived (campaign tags, click ids): never part of a story's address.
+TRACKING_PARAMETERS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ocid", "_ga"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_form(url: str) -> str:
+    """The URL with case, default port, fragment and tracking parameters normalised away."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if parts.port is not None and parts.port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{parts.port}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not (k.lower().startswith("utm_") or k.lower() in TRACKING_PARAMETERS)]
+    query = parts.query if len(kept) == len(pairs) else urlencode(kept)
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def story_url(canonical_url: str | None, capture_url: str, domains: Iterable[str] | None) -> str:
+    """The address an article is known by: the page's declared canonical URL when it is on
+    the outlet's own domains (or, for a page of no known outlet, on the page's host), else
+    the URL the page was captured at (the end of any redirect chain)."""
+    if canonical_url and urlsplit(canonical_url).scheme in DEFAULT_PORTS:
+        host = (urlsplit(canonical_url).hostname or "").lower()
+        allowed = list(domains) if domains else [(urlsplit(capture_url).hostname or "").lower()]
+        if host and host_in_domains(host, allowed):
+            return canonical_form(canonical_url)
+    return canonical_form(capture_url)
+
+
+def content_hash(title: str | None, text: str) -> str:
+    """SHA-256 (hex) of the headline and text: a new article version exactly when it changes."""
+    return hashlib.sha256(json.dumps([title or "", text], ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+#: Only the columns alias bookkeeping needs, so migrations can use it whatever the models become.
+_urls = table("urls", column("id", Integer), column("canonical_id", Integer))
+
+
+def make_alias(db: Connection | Session, alias_id: int, target_id: int) -> None:
+    """Record that one URL leads to another: the alias, and every alias of it, then point
+    at the target's canonical URL, so an alias is always one step from its canonical URL."""
+    root = db.execute(select(_urls.c.canonical_id).where(_urls.c.id == target_id)).scalar() or target_id
+    if root == alias_id:
+        return  # a redirect loop, or the target already leads here
+    db.execute(
+        update(_urls).where(or_(_urls.c.id == alias_id, _urls.c.canonical_id == alias_id)).values(canonical_id=root)
+    )

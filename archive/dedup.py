@@ -1,0 +1,87 @@
+"""Deduplication: an unchanged page is archived as a revisit record, not a second copy.
+
+When a response's payload digest equals that of an earlier capture of the
+same URL, the writer stores a ``revisit`` record with the identical-payload-
+digest profile: the new HTTP headers, no body, and ``WARC-Refers-To`` (plus
+``-Target-URI`` and ``-Date``) naming the record that holds the body, as
+Heritrix and warcprox do. Only complete 200 answers with a body are
+deduplicated; a truncated body is never the original of anything.
+
+The index of earlier payloads is the database (captures with their digests),
+so deduplication works across crawls and across crawler processes sharing a
+database; a bounded in-memory map covers records written but not yet indexed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections import OrderedDict
+from datetime import timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.db.models import Capture, Url
+from archive.warc.records import HttpExchange, RevisitOf
+
+
+def payload_digest(body: bytes) -> str:
+    """The WARC payload digest of a body (``sha1:`` + base32), as warcio writes it."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+class DigestIndex:
+    """Finds the original record of a URL's payload, in recent writes or the database.
+
+    Used from the archiver's writer thread only, before each response is written.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session] | None, recent: int = 50_000) -> None:
+        self._sessions = sessions
+        self._recent: OrderedDict[tuple[str, str], RevisitOf] = OrderedDict()
+        self._limit = recent
+        self._lock = threading.Lock()
+
+    def revisit_of(self, exchange: HttpExchange) -> RevisitOf | None:
+        """The record an exchange would repeat, or ``None`` (then it becomes an original)."""
+        if exchange.status != 200 or not exchange.body or exchange.truncated:
+            return None
+        digest = payload_digest(exchange.body)
+        original = self._lookup(exchange.url, digest)
+        if original is None:
+            self._remember(
+                (exchange.url, digest),
+                RevisitOf(exchange.response_record_id, exchange.url, exchange.fetched_at, digest),
+            )
+        return original
+
+    def _lookup(self, url: str, digest: str) -> RevisitOf | None:
+        with self._lock:
+            original = self._recent.get((url, digest))
+        if original is not None or self._sessions is None:
+            return original
+        with self._sessions() as session:
+            row = session.execute(
+                select(Capture.record_id, Capture.fetched_at)
+                .join(Url, Capture.url_id == Url.id)
+                .where(
+                    Url.url == url,
+                    Capture.payload_digest == digest,
+                    Capture.status == 200,
+                    Capture.is_revisit.is_(False),
+                    Capture.truncated.is_(None),
+                )
+                .order_by(Capture.fetched_at)
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return RevisitOf(row.record_id, url, row.fetched_at.replace(tzinfo=timezone.utc), digest)
+
+    def _remember(self, key: tuple[str, str], original: RevisitOf) -> None:
+        with self._lock:
+            self._recent.setdefault(key, original)
+            while len(self._recent) > self._limit:
+                self._recent.popitem(last=False)

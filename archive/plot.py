@@ -1,0 +1,107 @@
+"""Coverage timelines: who published what, when, and when it changed.
+
+One lane per outlet; each article is a line from its first sighting to its
+last, with a dot where it was first seen and a diamond at each later
+version. Above, the running count of articles per outlet. Drawn with
+matplotlib's object API (no pyplot, so no global backend state), to PNG or
+SVG by the file's suffix; SVG keeps text as text, so outlet names and
+headlines stay searchable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db.models import Article, ArticleVersion, Outlet, Story, StoryArticle
+
+__all__ = ["FORMATS", "ArticleLine", "plot_coverage", "timeline_data"]
+
+FORMATS = (".png", ".svg")
+NO_OUTLET = "(no outlet)"
+
+
+@dataclass
+class ArticleLine:
+    outlet: str
+    first_seen: datetime
+    last_seen: datetime
+    changes: list[datetime] = field(default_factory=list)  # first sighting of each later version
+
+
+def timeline_data(session: Session, story: Story | None = None) -> list[ArticleLine]:
+    """The articles of a story (or all of them), each with the times its versions appeared."""
+    query = (
+        select(Article.id, Outlet.name, ArticleVersion.first_seen_at, ArticleVersion.last_seen_at)
+        .join(ArticleVersion, ArticleVersion.article_id == Article.id)
+        .outerjoin(Outlet, Outlet.id == Article.outlet_id)
+        .order_by(Article.id, ArticleVersion.first_seen_at, ArticleVersion.id)
+    )
+    if story is not None:
+        query = query.join(StoryArticle, StoryArticle.article_id == Article.id).where(StoryArticle.story_id == story.id)
+    lines: dict[int, ArticleLine] = {}
+    for article_id, outlet, first_seen, last_seen in session.execute(query):
+        line = lines.get(article_id)
+        if line is None:
+            lines[article_id] = ArticleLine(outlet or NO_OUTLET, first_seen, last_seen)
+        else:
+            line.changes.append(first_seen)
+            line.last_seen = max(line.last_seen, last_seen)
+    return sorted(lines.values(), key=lambda a: (a.outlet, a.first_seen))
+
+
+def plot_coverage(lines: list[ArticleLine], path: str | os.PathLike[str], title: str) -> Path:
+    """Draw the timeline to ``path`` (``.png`` or ``.svg``)."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"cannot tell the image format of {str(path)!r}: name it *.png or *.svg")
+    outlets = sorted({line.outlet for line in lines})
+    lane = {name: i for i, name in enumerate(outlets)}
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
+        figure = Figure(figsize=(10, 2.2 + 0.45 * max(len(outlets), 1)), layout="constrained")
+        counts, lanes = figure.subplots(2, 1, sharex=True, height_ratios=[1, max(len(outlets), 1) * 0.5 + 0.5])
+        figure.suptitle(title)
+        colours = {name: f"C{i % 10}" for i, name in enumerate(outlets)}
+
+        by_outlet: dict[str, list[datetime]] = defaultdict(list)
+        for line in lines:
+            by_outlet[line.outlet].append(line.first_seen)
+        for name in outlets:
+            times = sorted(by_outlet[name])
+            counts.step(times, range(1, len(times) + 1), where="post", color=colours[name], label=name)
+        counts.set_ylabel("articles")
+        counts.yaxis.get_major_locator().set_params(integer=True)
+        if outlets:
+            counts.legend(loc="upper left", fontsize="small", frameon=False)
+
+        for name in outlets:
+            mine = [line for line in lines if line.outlet == name]
+            for index, line in enumerate(mine):
+                # spread an outlet's articles over its lane so that overlapping lines stay apart
+                y = lane[name] + (-0.3 + 0.6 * index / (len(mine) - 1) if len(mine) > 1 else 0.0)
+                colour = colours[name]
+                lanes.plot([line.first_seen, line.last_seen], [y, y], color=colour, linewidth=1.5, alpha=0.6)
+                lanes.plot([line.first_seen], [y], "o", color=colour, markersize=5)
+                if line.changes:
+                    lanes.plot(line.changes, [y] * len(line.changes), "D", color=colour, markersize=5, fillstyle="none")
+        lanes.set_yticks(range(len(outlets)), outlets)
+        lanes.set_ylim(-0.6, max(len(outlets), 1) - 0.4)
+        lanes.invert_yaxis()
+        lanes.set_xlabel("first seen (UTC); ◇ a new version")
+        locator = AutoDateLocator()
+        lanes.xaxis.set_major_locator(locator)
+        lanes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        if not lines:
+            lanes.text(0.5, 0.5, "no articles", transform=lanes.transAxes, ha="center", va="center")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=150)
+    return path

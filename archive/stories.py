@@ -1,0 +1,257 @@
+"""Stories: a named set of query terms and seed URLs, and the articles that belong to it.
+
+A story is defined in a TOML file (``stories/hanoi-summit-2019.toml``)::
+
+    name = "hanoi-summit-2019"          # lower-case letters, digits and dashes
+    title = "The Hanoi summit"
+    start = 2019-02-20                  # optional date range, inclusive, for term matches
+    end = 2019-03-31
+    terms = ["Hanoi summit", "Kim Jong Un"]   # any of them, in any version's headline or text
+    seeds = ["https://example.com/news/x"]    # articles (any address of them), or feeds and
+                                              # sitemaps whose every listed article belongs
+
+Syncing (``newsarchive stories sync FILE``) recomputes the story's members
+and records why each belongs: the terms it matched, the seed that named it.
+A term matches whole words, case-insensitively, across any whitespace; an
+article that ever carried it stays in the story even if a later edit
+removed it. The date range bounds term matches only (by the page's date,
+else the listed date, else the first sighting): seeds are explicit choices.
+
+The definition is stored with the story so that a rebuilt database can
+re-sync it; the file stays the original.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from archive.db.models import Article, ArticleVersion, Capture, Listing, Story, StoryArticle, Url
+from archive.queries import find_url
+
+__all__ = ["StoryDefinition", "StoryError", "SyncResult", "load_story", "resync_stories", "sync_story"]
+
+_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_KNOWN = {"name", "title", "description", "start", "end", "terms", "seeds"}
+
+
+class StoryError(ValueError):
+    """A story file that cannot be used, with the file and field at fault."""
+
+    def __init__(self, path: str | os.PathLike[str], field: str, message: str) -> None:
+        self.path, self.field = str(path), field
+        super().__init__(f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}")
+
+
+@dataclass(frozen=True)
+class StoryDefinition:
+    name: str
+    title: str | None = None
+    description: str | None = None
+    terms: tuple[str, ...] = ()
+    seeds: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    source: str | None = None  # the file it was read from
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "terms": list(self.terms),
+            "seeds": list(self.seeds),
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StoryDefinition:
+        return cls(
+            name=data["name"],
+            title=data.get("title"),
+            description=data.get("description"),
+            terms=tuple(data.get("terms") or ()),
+            seeds=tuple(data.get("seeds") or ()),
+            start=date.fromisoformat(data["start"]) if data.get("start") else None,
+            end=date.fromisoformat(data["end"]) if data.get("end") else None,
+            source=data.get("source"),
+        )
+
+
+def load_story(path: str | os.PathLike[str]) -> StoryDefinition:
+    """Read and validate a story file; raise :class:`StoryError` naming file and field."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise StoryError(path, "", "no such story file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise StoryError(path, "", f"not valid TOML: {e}") from None
+    if unknown := sorted(set(data) - _KNOWN):
+        raise StoryError(path, unknown[0], f"unknown field (known: {', '.join(sorted(_KNOWN))})")
+    name = data.get("name")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise StoryError(path, "name", "required: lower-case letters, digits and dashes, e.g. 'hanoi-summit-2019'")
+    for key in ("title", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise StoryError(path, key, "must be a string")
+    lists = {}
+    for key in ("terms", "seeds"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise StoryError(path, key, "must be a list of non-empty strings")
+        lists[key] = tuple(v.strip() for v in value)
+    if not lists["terms"] and not lists["seeds"]:
+        raise StoryError(path, "terms", "a story needs terms, seeds, or both")
+    for i, seed in enumerate(lists["seeds"]):
+        if not re.match(r"https?://[^/\s]+", seed):
+            raise StoryError(path, f"seeds[{i}]", f"not an absolute http(s) URL: {seed!r}")
+    bounds = {}
+    for key in ("start", "end"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+            raise StoryError(path, key, "must be a date (start = 2019-02-20, no quotes)")
+        bounds[key] = value
+    if bounds["start"] and bounds["end"] and bounds["start"] > bounds["end"]:
+        raise StoryError(path, "end", "is before start")
+    return StoryDefinition(
+        name=name,
+        title=data.get("title"),
+        description=data.get("description"),
+        source=str(path),
+        **lists,
+        **bounds,
+    )
+
+
+@dataclass
+class SyncResult:
+    story: str
+    members: int = 0
+    by_terms: int = 0
+    by_seeds: int = 0
+    added: int = 0
+    removed: int = 0
+    #: Seeds that lead to no archived article and list none.
+    unresolved_seeds: list[str] = field(default_factory=list)
+
+
+def sync_story(session: Session, definition: StoryDefinition) -> SyncResult:
+    """Store the definition and recompute the story's members, with why each belongs."""
+    story = session.scalar(select(Story).where(Story.name == definition.name))
+    if story is None:
+        story = Story(name=definition.name, definition={}, synced_at=_now())
+        session.add(story)
+        session.flush()
+    story.title = definition.title
+    story.definition = definition.to_json()
+    story.synced_at = _now()
+    before = set(session.scalars(select(StoryArticle.article_id).where(StoryArticle.story_id == story.id)))
+
+    result = SyncResult(definition.name)
+    terms = _matches(session, definition)
+    seeds = _seeded(session, definition.seeds, result)
+    session.execute(delete(StoryArticle).where(StoryArticle.story_id == story.id))
+    for article_id in sorted(terms.keys() | seeds.keys()):
+        matched = [t for t in definition.terms if t in terms.get(article_id, ())]
+        session.add(
+            StoryArticle(story_id=story.id, article_id=article_id, matched_terms=matched, seed=seeds.get(article_id))
+        )
+    session.flush()
+    members = terms.keys() | seeds.keys()
+    result.members, result.by_terms, result.by_seeds = len(members), len(terms), len(seeds)
+    result.added, result.removed = len(members - before), len(before - members)
+    return result
+
+
+def resync_stories(session: Session) -> list[SyncResult]:
+    """Recompute every stored story from its stored definition (after a rebuild)."""
+    stories = session.scalars(select(Story).order_by(Story.name)).all()
+    return [sync_story(session, StoryDefinition.from_json(story.definition)) for story in stories]
+
+
+def _matches(session: Session, definition: StoryDefinition) -> dict[int, set[str]]:
+    """Articles whose headline or text, in any version, holds a term (within the date range)."""
+    if not definition.terms:
+        return {}
+    patterns = {term: _pattern(term) for term in definition.terms}
+    # a cheap filter in the database (the term's longest word), the exact match here
+    hints = [max(term.split(), key=len) for term in definition.terms]
+    candidates = select(ArticleVersion.article_id, ArticleVersion.title, ArticleVersion.text).where(
+        or_(
+            *(
+                column.icontains(hint, autoescape=True)
+                for hint in hints
+                for column in (ArticleVersion.title, ArticleVersion.text)
+            )
+        )
+    )
+    found: dict[int, set[str]] = {}
+    for article_id, title, text in session.execute(candidates.execution_options(yield_per=200)):
+        for term, pattern in patterns.items():
+            if pattern.search(title or "") or pattern.search(text):
+                found.setdefault(article_id, set()).add(term)
+    if found and (definition.start or definition.end):
+        dates = session.execute(
+            select(Article.id, Article.published, Article.listed_published, Article.first_seen_at).where(
+                Article.id.in_(found)
+            )
+        )
+        for article_id, published, listed, first_seen in dates:
+            day = _day(published) or _day(listed) or first_seen.date()
+            if (definition.start and day < definition.start) or (definition.end and day > definition.end):
+                del found[article_id]
+    return found
+
+
+def _seeded(session: Session, seeds: Iterable[str], result: SyncResult) -> dict[int, str]:
+    """Articles named by a seed: the article it leads to, or those a feed or sitemap at it listed."""
+    found: dict[int, str] = {}
+    for seed in seeds:
+        url = find_url(session, seed)
+        articles: list[int] = []
+        if url is not None:
+            root = url.canonical_id or url.id
+            articles = list(session.scalars(select(Article.id).where(Article.url_id == root)))
+            if not articles:
+                listed = (
+                    select(Article.id)
+                    .join(Url, Article.url_id == func.coalesce(Url.canonical_id, Url.id))
+                    .join(Listing, Listing.url_id == Url.id)
+                    .join(Capture, Capture.id == Listing.listed_in_id)
+                    .where(Capture.url_id == url.id)
+                    .distinct()
+                )
+                articles = list(session.scalars(listed))
+        if not articles:
+            result.unresolved_seeds.append(seed)
+        for article_id in articles:
+            found.setdefault(article_id, seed)
+    return found
+
+
+def _pattern(term: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in term.split()) + r"(?!\w)", re.IGNORECASE)
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)

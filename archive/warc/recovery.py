@@ -1,0 +1,195 @@
+"""Recovering WARC files left open by a crawler that died.
+
+A crawler killed mid-crawl (SIGKILL, out of memory, a crash) leaves its
+current file as ``*.warc.gz.open``: every record it finished is whole on disk
+(the writer flushes after each group), and the last one may be torn. Recovery
+keeps the file's whole records, cuts the torn tail, and closes the file the
+way the writer would have (renamed without ``.open``), then indexes it: CDXJ
+lines, and the database, which may not yet have heard of its last records
+(the ingester skips those it already has).
+
+A record counts as whole when its gzip member decompresses to its end (the
+gzip trailer's CRC and length check out) and holds exactly one WARC record
+whose block is as long as its ``Content-Length`` says. The first member
+that is not whole ends the file.
+
+Only abandoned files are touched: a live writer holds an exclusive ``flock``
+on its open file, so a file that cannot be locked is in use, whichever
+process or crawler shares the folder. As a second guard for writers that do
+not lock (or file systems where locks do not reach), a file named for a
+process that is still running on this machine, and was already running when
+the file was created, is left alone too.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+from archive.index import IndexStore
+from archive.ingest import Ingester
+from archive.warc.reader import iter_records
+from archive.warc.writer import OPEN_SUFFIX, STAMP_FORMAT, file_host, sync_directory
+
+__all__ = ["Recovered", "recover", "recover_file", "whole_records_end"]
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1 << 16
+_HEADER_LIMIT = 1 << 20  # a WARC header block longer than this is not one of ours
+_NAME = re.compile(r"-(?P<stamp>\d{17})-\d+-(?P<pid>\d+)~(?P<host>.+)\.warc\.gz" + re.escape(OPEN_SUFFIX) + "$")
+#: Records ingested per database transaction while recovering.
+INGEST_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What recovery did to one abandoned file."""
+
+    path: Path  # the closed file, or the removed ``.open`` file when nothing in it was whole
+    records: int  # whole records kept
+    size: int  # bytes kept
+    cut: int  # bytes of torn tail removed
+
+
+def recover(
+    warc_dir: str | os.PathLike[str], ingester: Ingester | None = None, index: IndexStore | None = None
+) -> list[Recovered]:
+    """Recover every abandoned ``.open`` file of ``warc_dir``, then index what was kept."""
+    recovered = []
+    for path in sorted(Path(warc_dir).glob(f"*{OPEN_SUFFIX}")):
+        result = recover_file(path)
+        if result is None:
+            continue
+        logger.warning(
+            "recovered %s: %d whole records kept, %d bytes of torn tail cut", path.name, result.records, result.cut
+        )
+        if result.records:
+            if index is not None:
+                index.index_warc(result.path)
+            if ingester is not None:
+                records = iter_records(result.path)
+                while batch := list(islice(records, INGEST_BATCH)):
+                    ingester.ingest(batch)
+        recovered.append(result)
+    return recovered
+
+
+def recover_file(path: Path) -> Recovered | None:
+    """Close one ``.open`` file if it is abandoned (None if a live writer has it, or it is gone)."""
+    try:
+        f = path.open("r+b")
+    except FileNotFoundError:  # closed by its writer, or recovered by another process, meanwhile
+        return None
+    with f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                logger.info("%s is being written by a live crawler; left alone", path.name)
+                return None
+            raise
+        try:  # the lock is ours: is the file still the one at this name?
+            if not os.path.samestat(os.fstat(f.fileno()), os.stat(path)):
+                return None
+        except FileNotFoundError:
+            return None
+        if _writer_running(path.name):
+            logger.warning("%s belongs to a process still running on this machine; left alone", path.name)
+            return None
+        size = os.fstat(f.fileno()).st_size
+        end, records = whole_records_end(f)
+        if end < size:
+            f.truncate(end)
+        f.flush()
+        os.fsync(f.fileno())
+        if records:
+            final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
+            os.replace(path, final)
+        else:
+            final = path
+            path.unlink()
+        sync_directory(path.parent)
+    return Recovered(final, records, end, size - end)
+
+
+def whole_records_end(f: BinaryIO) -> tuple[int, int]:
+    """The offset just after the last whole record of a gzip WARC file (from the start), and their count."""
+    offset = records = 0
+    while (length := _whole_member_length(f, offset)) is not None:
+        offset += length
+        records += 1
+    return offset, records
+
+
+def _whole_member_length(f: BinaryIO, offset: int) -> int | None:
+    """The length of the gzip member at ``offset`` if it holds one whole WARC record, else None."""
+    f.seek(offset)
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    fed = inflated = 0
+    head = b""
+    try:
+        for chunk in _chunks(f):
+            fed += len(chunk)
+            data = inflater.decompress(chunk)
+            inflated += len(data)
+            if len(head) < _HEADER_LIMIT and b"\r\n\r\n" not in head:
+                head += data[: _HEADER_LIMIT - len(head)]
+            if inflater.eof:
+                break
+    except zlib.error:
+        return None
+    if not inflater.eof:
+        return None  # the file ends inside this member: the torn tail
+    header_end = head.find(b"\r\n\r\n")
+    if not head.startswith(b"WARC/") or header_end < 0:
+        return None
+    lengths = re.findall(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r$", head[:header_end] + b"\r")
+    if len(lengths) != 1 or inflated != header_end + 4 + int(lengths[0]) + 4:
+        return None
+    return fed - len(inflater.unused_data)
+
+
+def _chunks(f: BinaryIO) -> Iterator[bytes]:
+    while chunk := f.read(_CHUNK):
+        yield chunk
+
+
+def _writer_running(name: str) -> bool:
+    """Whether the process named in an open file's name still runs here and predates the file."""
+    match = _NAME.search(name)
+    if match is None or match["host"] != file_host():
+        return False
+    pid = int(match["pid"])
+    if pid == os.getpid():  # our own writer holds its lock; an earlier process had our pid
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, someone else's
+    created = datetime.strptime(match["stamp"] + "000", STAMP_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+    started = _process_start(pid)
+    return started is None or started <= created + 1
+
+
+def _process_start(pid: int) -> float | None:
+    """When a process started (epoch seconds), from /proc; None where that is not known."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, StopIteration):
+        return None
+    ticks = int(stat.rpartition(")")[2].split()[19])  # field 22, counted after the command name
+    return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,237 @@
+"""The researchers' web app: search, a URL's captures, one capture with its citation, versions and diffs, stories.
+
+Archived pages are hostile input. They are only ever shown inside an iframe
+whose ``sandbox`` forbids scripts and same-origin access, loaded from pywb on
+another port (another origin); every app response carries a
+Content-Security-Policy that allows nothing but the app itself and frames
+from pywb. Files are only ever read through :func:`archive.replay.archive_file`,
+which refuses names outside the archive's folders. URL lookups use the CDXJ
+index; prefix and text searches, versions and stories use the database.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from archive.config import ArchivePaths
+from archive.db.models import Article, ArticleVersion, Story, Url
+from archive.db.session import open_database, session_factory
+from archive.diff import diff_versions
+from archive.index import CdxjEntry, IndexStore
+from archive.plot import timeline_data
+from archive.queries import article_timeline, coverage, find_article, find_story
+from archive.replay import UnsafePath, archive_file, capture_time, captures, load, nearest, page_text
+from archive.web.timeline import timeline_svg
+
+__all__ = ["create_app", "security_headers"]
+
+SEARCH_LIMIT = 200
+
+
+def security_headers(pywb_origin: str | None) -> dict[str, str]:
+    """Headers on every app response: nothing but the app itself, frames only from pywb."""
+    frames = pywb_origin or "'none'"
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            f"frame-src {frames}; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
+    """The app over one archive; ``pywb_url`` is where its pywb listens (no replay frame without it)."""
+    app = Flask(__name__)
+    engine = open_database(paths.database_url)
+    sessions = session_factory(engine)
+    store = IndexStore(paths.index_dir)
+    headers = security_headers(pywb_url)
+    app.extensions["newsarchive.engine"] = engine
+
+    @contextmanager
+    def database() -> Iterator[Session]:
+        with sessions() as session:
+            yield session
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        response.headers.update(headers)
+        return response
+
+    def entry_or_404(url: str, timestamp: str | None) -> CdxjEntry:
+        found = captures(store, url)
+        if timestamp:
+            found = [e for e in found if e.timestamp == timestamp]
+        entry = nearest(found)
+        if entry is None:
+            abort(404, f"no capture of {url}" + (f" at {timestamp}" if timestamp else ""))
+        return entry
+
+    @app.get("/")
+    def search() -> Any:
+        q = request.args.get("q", "").strip()
+        kind = request.args.get("kind", "url")
+        urls: list[str] = []
+        articles: list[tuple[Article, ArticleVersion, str]] = []
+        if q and kind == "url":
+            if captures(store, q):
+                return redirect(url_for("url_captures", url=q))
+        elif q and kind == "prefix":
+            with database() as session:
+                # a range on the unique index, not LIKE (which SQLite would not answer from the index)
+                urls = list(
+                    session.scalars(
+                        select(Url.url)
+                        .where(Url.url >= q, Url.url < q + "\U0010ffff")
+                        .order_by(Url.url)
+                        .limit(SEARCH_LIMIT)
+                    )
+                )
+        elif q and kind == "text":
+            with database() as session:
+                pattern = f"%{q}%"
+                rows = session.execute(
+                    select(Article, ArticleVersion)
+                    .join(ArticleVersion, ArticleVersion.article_id == Article.id)
+                    .where(or_(ArticleVersion.text.ilike(pattern), ArticleVersion.title.ilike(pattern)))
+                    .order_by(Article.first_seen_at, ArticleVersion.first_seen_at)
+                    .limit(SEARCH_LIMIT)
+                ).all()
+                seen: set[int] = set()
+                for article, version in rows:
+                    if article.id not in seen:
+                        seen.add(article.id)
+                        articles.append((article, version, article.url.url))
+        return render_template("search.html", q=q, kind=kind, urls=urls, articles=articles, searched=bool(q))
+
+    @app.get("/captures")
+    def url_captures() -> Any:
+        url = request.args.get("url", "")
+        found = captures(store, url)
+        if not found:
+            abort(404, f"no capture of {url}")
+        by_month: dict[str, dict[int, list[CdxjEntry]]] = defaultdict(lambda: defaultdict(list))
+        for entry in found:
+            moment = capture_time(entry)
+            by_month[moment.strftime("%Y-%m")][moment.day].append(entry)
+        with database() as session:
+            article = find_article(session, url)
+            article_id = article.id if article else None
+        return render_template(
+            "captures.html",
+            url=url,
+            captures=found,
+            months=_calendar(by_month),
+            article_id=article_id,
+            when=capture_time,
+        )
+
+    @app.get("/capture")
+    def capture() -> Any:
+        url = request.args.get("url", "")
+        entry = entry_or_404(url, request.args.get("ts"))
+        try:
+            replayed = load(store, paths.warc_dir, entry)
+        except (LookupError, UnsafePath, OSError) as e:
+            abort(404, str(e))
+        try:
+            text = page_text(replayed)
+        except ValueError:
+            text = ""
+        replay = f"{pywb_url}/archive/{entry.timestamp}/{entry.url}" if pywb_url else None
+        return render_template(
+            "capture.html", entry=entry, replayed=replayed, citation=replayed.citation(), text=text, replay=replay
+        )
+
+    @app.get("/raw")
+    def raw() -> Any:
+        entry = entry_or_404(request.args.get("url", ""), request.args.get("ts"))
+        replayed = load(store, paths.warc_dir, entry)
+        response = Response(replayed.body, mimetype="application/octet-stream")
+        response.headers["Content-Disposition"] = f'attachment; filename="{entry.timestamp}.body"'
+        response.headers["Content-Security-Policy"] = "sandbox"
+        return response
+
+    @app.get("/warc/<path:name>")
+    def warc_file(name: str) -> Any:
+        try:
+            path = archive_file(paths.warc_dir, name)
+        except UnsafePath:
+            abort(404)
+        if not path.is_file() or not path.name.endswith(".warc.gz"):
+            abort(404)
+        return send_file(path, mimetype="application/warc", as_attachment=True)
+
+    @app.get("/articles/<int:article_id>")
+    def article_versions(article_id: int) -> Any:
+        with database() as session:
+            article = session.get(Article, article_id)
+            if article is None:
+                abort(404)
+            timeline = article_timeline(session, article)
+            versions = article.versions
+            count = len(versions)
+            old = request.args.get("old", type=int) or max(count - 1, 1)
+            new = request.args.get("new", type=int) or count
+            if not (1 <= old <= count and 1 <= new <= count):
+                abort(404)
+            change = diff_versions(versions[old - 1], versions[new - 1], old, new) if count > 1 else None
+            return render_template(
+                "article.html", article=article, url=article.url.url, timeline=timeline, change=change, old=old, new=new
+            )
+
+    @app.get("/stories")
+    def stories() -> Any:
+        with database() as session:
+            return render_template("stories.html", stories=list(session.scalars(select(Story).order_by(Story.name))))
+
+    @app.get("/stories/<name>")
+    def story(name: str) -> Any:
+        with database() as session:
+            found = find_story(session, name)
+            if found is None:
+                abort(404)
+            rows = list(coverage(session, found))
+            outlets: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                entry = outlets.setdefault(
+                    row.outlet or "(no outlet)", {"articles": 0, "first_seen": row.first_seen, "versions": 0}
+                )
+                entry["articles"] += 1
+                entry["versions"] += row.versions
+                entry["first_seen"] = min(entry["first_seen"], row.first_seen)
+            chart = timeline_svg(timeline_data(session, found))
+            return render_template("story.html", story=found, rows=rows, outlets=outlets, chart=chart)
+
+    @app.errorhandler(404)
+    def not_found(error: Any) -> Any:
+        return render_template("error.html", message=getattr(error, "description", "not found")), 404
+
+    app.jinja_env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+    return app
+
+
+def _calendar(by_month: dict[str, dict[int, list[CdxjEntry]]]) -> list[dict[str, Any]]:
+    """Month grids (weeks of seven days, Monday first) with each day's captures."""
+    months = []
+    for month in sorted(by_month):
+        year, number = (int(part) for part in month.split("-"))
+        weeks = [
+            [(day, by_month[month].get(day, [])) if day else (0, []) for day in week]
+            for week in calendar.Calendar().monthdayscalendar(year, number)
+        ]
+        months.append({"label": datetime(year, number, 1).strftime("%B %Y"), "weeks": weeks})
+    return months

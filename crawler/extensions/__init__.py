@@ -1,0 +1,1 @@
+"""Scrapy extensions of the news archive crawler (the WARC recorder lives in ``crawler.recorder``)."""

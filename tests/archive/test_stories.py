@@ -1,0 +1,121 @@
+"""Stories: definitions from TOML files, and which articles belong to each, and why."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from archive.cli import main
+from archive.db import Story, open_database, session_factory
+from archive.queries import coverage, find_story
+from archive.stories import StoryDefinition, StoryError, load_story, resync_stories, sync_story
+from tests.conftest import REPO, CrawlRun
+from tests.fixtureweb.server import CD_ARTICLE, TAC_ARTICLE, TP_ARTICLE
+
+STORY_FILE = REPO / "stories" / "hanoi-summit-2019.toml"
+REDIRECTING_LINK = "http://feeds.thinkprogress.org/~r/thinkprogress/~3/hanoi/"  # 302, 301, then TP_ARTICLE
+TAC_FEED = "http://www.theamericanconservative.com/feed/"
+
+
+@pytest.fixture
+def sessions(fixture_crawl: CrawlRun, database_url: str):
+    """The fixture crawl, rebuilt into a fresh database on each backend."""
+    assert main(["--data", str(fixture_crawl.data_dir), "--database", database_url, "reindex"]) == 0
+    engine = open_database(database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def test_the_fixture_story_file_is_valid() -> None:
+    story = load_story(STORY_FILE)
+    assert story.name == "hanoi-summit-2019" and "Hanoi summit" in story.terms
+    assert (story.start, story.end) == (date(2019, 2, 20), date(2019, 3, 31))
+
+
+def test_syncing_the_fixture_story_finds_each_outlets_article_with_the_terms_it_matched(sessions) -> None:
+    with sessions.begin() as session:
+        result = sync_story(session, load_story(STORY_FILE))
+    assert (result.members, result.by_terms, result.by_seeds, result.added, result.removed) == (3, 3, 0, 3, 0)
+    with sessions() as session:
+        rows = {row.url: row for row in coverage(session, find_story(session, "hanoi-summit-2019"))}
+    # what each article's extracted headline and text say (the hotel is named only in a photo caption)
+    assert {url: row.matched_terms for url, row in rows.items()} == {
+        CD_ARTICLE: ["Hanoi summit", "Kim Jong Un"],
+        TP_ARTICLE: ["Trump-Kim summit", "Kim Jong Un", "Kim Jong-un"],
+        TAC_ARTICLE: ["Hanoi summit", "Kim Jong-un"],
+    }
+    assert {row.outlet for row in rows.values()} == {"Common Dreams", "ThinkProgress", "The American Conservative"}
+    assert all(row.versions == 1 and row.captures == 1 and row.published == "2019-02-28" for row in rows.values())
+    assert all(row.seed is None and row.story == "hanoi-summit-2019" for row in rows.values())
+
+
+def test_seeds_name_articles_by_any_address_or_by_the_feed_that_listed_them(sessions, tmp_path: Path) -> None:
+    path = tmp_path / "seeded.toml"
+    path.write_text(
+        'name = "seeded"\n'
+        'terms = ["Hanoi summit"]\n'
+        "start = 2020-01-01\n"  # after every article: no term match counts
+        f'seeds = ["{REDIRECTING_LINK}", "{TAC_FEED}", "http://example.org/never-crawled"]\n'
+    )
+    with sessions.begin() as session:
+        result = sync_story(session, load_story(path))
+    assert (result.members, result.by_terms, result.by_seeds) == (2, 0, 2)
+    assert result.unresolved_seeds == ["http://example.org/never-crawled"]
+    with sessions() as session:
+        rows = {row.url: (row.seed, row.matched_terms) for row in coverage(session, find_story(session, "seeded"))}
+    assert rows == {TP_ARTICLE: (REDIRECTING_LINK, []), TAC_ARTICLE: (TAC_FEED, [])}
+
+    path.write_text('name = "seeded"\nterms = ["Kim Jong Un"]\n')  # redefined: membership follows
+    with sessions.begin() as session:
+        result = sync_story(session, load_story(path))
+    assert (result.members, result.added, result.removed) == (2, 1, 1)
+    with sessions() as session:
+        assert {row.url for row in coverage(session, find_story(session, "seeded"))} == {CD_ARTICLE, TP_ARTICLE}
+
+
+def test_stories_are_resynced_from_their_stored_definitions(sessions) -> None:
+    with sessions.begin() as session:
+        sync_story(session, StoryDefinition(name="kim", terms=("Kim Jong-un",), source="kim.toml"))
+    with sessions.begin() as session:
+        (result,) = resync_stories(session)
+        story = session.scalar(select(Story).where(Story.name == "kim"))
+        assert story is not None and story.definition["source"] == "kim.toml"
+    assert (result.story, result.members, result.added, result.removed) == ("kim", 2, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("content", "field", "message"),
+    [
+        ('name = "Hanoi Summit"\nterms = ["x"]', "name", "lower-case letters"),
+        ('name = "x"\nterms = ["x"]\nquery = "y"', "query", "unknown field"),
+        ('name = "x"', "terms", "needs terms, seeds, or both"),
+        ('name = "x"\nterms = ["x", ""]', "terms", "non-empty strings"),
+        ('name = "x"\nseeds = ["www.example.com/a"]', "seeds[0]", "not an absolute http(s) URL"),
+        ('name = "x"\nterms = ["x"]\nstart = "2019-02-20"', "start", "must be a date"),
+        ('name = "x"\nterms = ["x"]\nstart = 2019-03-01\nend = 2019-02-01', "end", "is before start"),
+        ('name = "x"\nterms = ["x"', "", "not valid TOML"),
+    ],
+)
+def test_a_bad_story_file_is_reported_with_file_and_field(
+    tmp_path: Path, content: str, field: str, message: str
+) -> None:
+    path = tmp_path / "story.toml"
+    path.write_text(content)
+    with pytest.raises(StoryError, match=re.escape(message)) as raised:
+        load_story(path)
+    assert raised.value.field == field and str(raised.value).startswith(f"{path}: ")
+
+
+def test_the_cli_refuses_a_bad_story_file_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n')
+    assert main(["--data", str(tmp_path), "stories", "sync", str(STORY_FILE), str(bad)]) == 2
+    assert f"{bad}: terms: a story needs terms" in capsys.readouterr().err
+    assert main(["--data", str(tmp_path), "stories", "list"]) == 0
+    assert "no stories" in capsys.readouterr().out

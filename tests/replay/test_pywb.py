@@ -1,0 +1,93 @@
+"""pywb replays the crawl from its WARC files and our CDXJ index, and from a WACZ package of it.
+
+pywb is GPL-3.0: it runs as its own program (``wayback``, ``wb-manager``) from
+the tools' virtualenv (``make pywb``), never imported. Its server listens on a
+free loopback port for the duration of the module.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from urllib.error import URLError
+
+import pytest
+
+from archive.index import IndexStore
+from archive.wacz import write_wacz
+from tests.conftest import CrawlRun
+from tests.fixtureweb.data import load_seeds
+from tests.tools import tool
+
+SEEDS = load_seeds()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], str]:
+    with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - loopback only
+        return answer.status, dict(answer.headers), answer.read().decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="module")
+def wayback(fixture_crawl: CrawlRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """pywb serving two collections: ``news`` (the crawl's WARC folder and our index folder, as
+    they are) and ``packaged`` (a WACZ of the crawl, added with wb-manager)."""
+    root = tmp_path_factory.mktemp("pywb")
+    wacz = write_wacz(root / "crawl.wacz", fixture_crawl.warc_dir, IndexStore(fixture_crawl.data_dir / "indexes"))
+    for command in (["init", "packaged"], ["add", "--unpack-wacz", "packaged", str(wacz.path)]):
+        done = subprocess.run([str(tool("wb-manager")), *command], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    (root / "config.yaml").write_text(  # "packaged" is found in collections/, where wb-manager put it
+        "framed_replay: false\n"
+        "collections:\n"
+        "  news:\n"
+        f"    index_paths: {fixture_crawl.data_dir / 'indexes'}/\n"
+        f"    archive_paths: {fixture_crawl.warc_dir}/\n"
+    )
+    port = free_port()
+    log = (root / "wayback.log").open("wb")
+    server = subprocess.Popen(
+        [str(tool("wayback")), "--bind", "127.0.0.1", "--port", str(port)], cwd=root, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (root / "wayback.log").read_text()
+            try:
+                fetch(f"{base}/news/cdx?url=http://example.com/")
+                break
+            except (URLError, ConnectionError):
+                assert time.monotonic() < deadline, "pywb did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.outlet)
+def test_pywb_replays_each_article_at_its_capture_time(wayback: str, fixture_crawl: CrawlRun, seed) -> None:
+    (capture,) = [e for e in IndexStore(fixture_crawl.data_dir / "indexes").lookup(seed.url) if e.status == 200]
+    status, headers, page = fetch(f"{wayback}/news/{capture.timestamp}/{seed.url}")
+    assert status == 200
+    assert seed.title in page
+    assert headers["Memento-Datetime"] == time.strftime(
+        "%a, %d %b %Y %H:%M:%S GMT", time.strptime(capture.timestamp, "%Y%m%d%H%M%S")
+    )
+
+
+def test_pywb_replays_an_article_from_the_wacz(wayback: str, fixture_crawl: CrawlRun) -> None:
+    seed = SEEDS[0]
+    (capture,) = [e for e in IndexStore(fixture_crawl.data_dir / "indexes").lookup(seed.url) if e.status == 200]
+    status, _, page = fetch(f"{wayback}/packaged/{capture.timestamp}/{seed.url}")
+    assert status == 200 and seed.title in page
