@@ -3,7 +3,7 @@
 Defaults are polite: robots.txt is obeyed, AutoThrottle adapts to each
 site, at most two requests run per domain at once, 429/503 answers are
 honoured (``RetryAfterMiddleware``), and the User-Agent names the project and
-a contact URL (``NEWSARCHIVE_CONTACT_URL``) so a site operator can reach us.
+a contact URL (``ARCHIVE_CONTACT_URL``) so a site operator can reach us.
 The add-on in ``crawler.addon`` wires the archive components; its own
 settings and their defaults are listed there.
 """

@@ -49,9 +49,7 @@ DISCOVERY_PRIORITY = 10
 class NewsSpider(Spider):
     name = "news"
 
-    def __init__(
-        self, seeds: str | None = None, *args: Any, seed_list: SeedList | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, seeds: str | None = None, *args: Any, seed_list: SeedList | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if seed_list is None:
             if not seeds:
