@@ -30,6 +30,7 @@ from archive.cli import (
     versions,
     wacz,
 )
+from archive.cli.output import CommandError
 from archive.config import ArchivePaths
 from archive.db.session import SchemaError
 
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="newsarchive: %(message)s")
     try:
         return int(args.run(args, ArchivePaths.resolve(data_dir=args.data, database_url=args.database)) or 0)
-    except SchemaError as e:
+    except (SchemaError, CommandError) as e:
         print(f"newsarchive: {e}", file=sys.stderr)
         return 2
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from archive.cli.output import add_output_arguments, database, emit, when
+from archive.cli.output import add_output_arguments, database, emit, story_named, when
 from archive.cli.table import cut
 from archive.config import ArchivePaths
 from archive.export import columns_of
-from archive.queries import coverage_query, find_story, stream
+from archive.queries import coverage_query, stream
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,15 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _coverage(args: argparse.Namespace, paths: ArchivePaths) -> int:
     with database(paths) as session:
-        story = None
-        if args.story:
-            story = find_story(session, args.story)
-            if story is None:
-                print(
-                    f"newsarchive: no story {args.story!r}; sync its file first: newsarchive stories sync FILE",
-                    file=sys.stderr,
-                )
-                return 2
+        story = story_named(session, args.story)
         query = coverage_query(story)
         return emit(
             args,

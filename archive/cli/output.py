@@ -15,11 +15,27 @@ from sqlalchemy.orm import Session
 from archive.cli.progress import Progress
 from archive.cli.table import table
 from archive.config import ArchivePaths
+from archive.db.models import Story
 from archive.db.session import open_database, session_factory
 from archive.export import FORMATS, Column, format_for, write_rows
+from archive.queries import find_story
 
 #: A table column: its header and how to read it from a row.
 TableColumn = tuple[str, Callable[[Mapping[str, Any]], object]]
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; ``main`` prints the message and exits with status 2."""
+
+
+def story_named(session: Session, name: str | None) -> Story | None:
+    """The synced story called ``name`` (``None`` for no name), or a CommandError."""
+    if not name:
+        return None
+    story = find_story(session, name)
+    if story is None:
+        raise CommandError(f"no story {name!r}; sync its file first: newsarchive stories sync FILE")
+    return story
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:

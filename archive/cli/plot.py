@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archive.cli.output import database
+from archive.cli.output import database, story_named
 from archive.config import ArchivePaths
-from archive.queries import find_story
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,15 +26,7 @@ def _plot(args: argparse.Namespace, paths: ArchivePaths) -> int:
         print(f"newsarchive: name the image *.png or *.svg, not {args.output!r}", file=sys.stderr)
         return 2
     with database(paths) as session:
-        story = None
-        if args.story:
-            story = find_story(session, args.story)
-            if story is None:
-                print(
-                    f"newsarchive: no story {args.story!r}; sync its file first: newsarchive stories sync FILE",
-                    file=sys.stderr,
-                )
-                return 2
+        story = story_named(session, args.story)
         lines = timeline_data(session, story)
         title = args.title or (story.title or story.name if story else "All archived articles")
     plot_coverage(lines, args.output, title)
