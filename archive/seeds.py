@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from archive.configfile import ConfigFileError, read_toml
 
 _LIST_FIELDS = ("start_urls", "feeds", "sitemaps")
 _KNOWN_FIELDS = {
@@ -38,13 +39,10 @@ _KNOWN_FIELDS = {
 }
 
 
-class SeedError(ValueError):
+class SeedError(ConfigFileError):
     """A seed list that cannot be used, with the file and field at fault."""
 
-    def __init__(self, path: str | os.PathLike[str], field: str, message: str) -> None:
-        self.path = str(path)
-        self.field = field
-        super().__init__(f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}")
+    kind = "seed file"
 
 
 @dataclass(frozen=True)
@@ -102,13 +100,7 @@ def host_in_domains(host: str, domains: tuple[str, ...] | list[str]) -> bool:
 def load_seeds(path: str | os.PathLike[str]) -> SeedList:
     """Read and validate a seed list; raise :class:`SeedError` naming file and field."""
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise SeedError(path, "", "no such seed file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise SeedError(path, "", f"not valid TOML: {e}") from None
+    data = read_toml(path, SeedError)
     unknown = set(data) - {"outlet"}
     if unknown:
         raise SeedError(path, sorted(unknown)[0], "unknown top-level key (expected [[outlet]] tables)")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -35,6 +34,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from archive.configfile import ConfigFileError, read_toml
 from archive.db.models import Article, ArticleVersion, Capture, Listing, Story, StoryArticle, Url
 from archive.queries import find_url
 
@@ -44,12 +44,10 @@ _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _KNOWN = {"name", "title", "description", "start", "end", "terms", "seeds"}
 
 
-class StoryError(ValueError):
+class StoryError(ConfigFileError):
     """A story file that cannot be used, with the file and field at fault."""
 
-    def __init__(self, path: str | os.PathLike[str], field: str, message: str) -> None:
-        self.path, self.field = str(path), field
-        super().__init__(f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}")
+    kind = "story file"
 
 
 @dataclass(frozen=True)
@@ -92,13 +90,7 @@ class StoryDefinition:
 def load_story(path: str | os.PathLike[str]) -> StoryDefinition:
     """Read and validate a story file; raise :class:`StoryError` naming file and field."""
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise StoryError(path, "", "no such story file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise StoryError(path, "", f"not valid TOML: {e}") from None
+    data = read_toml(path, StoryError)
     if unknown := sorted(set(data) - _KNOWN):
         raise StoryError(path, unknown[0], f"unknown field (known: {', '.join(sorted(_KNOWN))})")
     name = data.get("name")

@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -49,6 +48,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from archive.configfile import ConfigFileError, read_toml
 from archive.seeds import SeedError, load_seeds
 
 #: The spider a job runs unless it names another; it needs a seed list.
@@ -82,13 +82,10 @@ _DURATION_UNITS = (7 * 86400, 86400, 3600, 60, 1)
 _CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
 
-class JobsFileError(ValueError):
+class JobsFileError(ConfigFileError):
     """A jobs file that cannot be used, with the file, job and field at fault."""
 
-    def __init__(self, path: str | os.PathLike[str], field: str, message: str) -> None:
-        self.path = str(path)
-        self.field = field
-        super().__init__(f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}")
+    kind = "jobs file"
 
 
 @dataclass(frozen=True)
@@ -205,13 +202,7 @@ class JobsFile:
 def load_jobs(path: str | os.PathLike[str]) -> JobsFile:
     """Read and validate a jobs file; raise :class:`JobsFileError` naming file, job and field."""
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise JobsFileError(path, "", "no such jobs file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise JobsFileError(path, "", f"not valid TOML: {e}") from None
+    data = read_toml(path, JobsFileError)
     unknown = set(data) - {"job", "defaults"}
     if unknown:
         raise JobsFileError(path, sorted(unknown)[0], "unknown top-level key (expected [[job]] and [defaults])")
