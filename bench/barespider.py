@@ -1,10 +1,10 @@
 """The bare Scrapy baseline: fetch a list of URLs and keep nothing.
 
-Run with the project's settings but no add-on (``-s ADDONS={}``), so no WARC
-recorder, no database and no extraction pipeline: what is left is Scrapy's own
-cost of downloading the same pages through the same middlewares.
+Run by stock Scrapy outside the project (no WARC recorder, raw-head download
+handler, database or extraction pipeline), with the crawl's settings and request
+headers: what is left is Scrapy's own cost of downloading the same pages.
 
-    scrapy runspider bench/barespider.py -a urls=URLS.txt -s ADDONS={}
+    scrapy runspider bench/barespider.py -a urls=URLS.txt
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@
   crawl fetches, one after another over a keep-alive connection.
 - ``wget -r``: ``wget --warc-file -r`` from each outlet's front page, following the
   section pages to every article (wget reads no sitemaps).
-- ``bare``: a Scrapy crawl of the same URL list with the project's settings but no
-  add-on: no recorder, no database, no pipeline; nothing stored.
+- ``bare``: stock Scrapy (outside the project, so none of its add-on, recorder,
+  raw-head download handler, database or pipeline) fetching the same URL list with the
+  same crawl settings, robots.txt policy and request headers; nothing stored.
 
 Both wget runs send ``Accept-Encoding: gzip`` (``--compression=auto``) so the server
 sends them the same bytes as to Scrapy, and go through the same proxy, so their
@@ -34,6 +35,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from bench.measure import Measured, cpu_seconds, run_measured
 from bench.synthweb import SynthWeb
+from crawler import settings as project_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -181,19 +183,18 @@ def crawl_bare(server: WebServer, workdir: Path) -> CrawlResult:
     urls = workdir / "urls.txt"
     urls.write_text("\n".join(server.web.crawl_urls()) + "\n")
     stats_file = workdir / "stats.json"
-    settings = {**SCRAPY_SETTINGS, "ADDONS": "{}", "BENCH_STATS_FILE": str(stats_file)}
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "runspider",
-        str(REPO / "bench" / "barespider.py"),
-        "-a",
-        f"urls={urls}",
-        *_scrapy_args(settings),
-    ]
+    settings = {
+        **SCRAPY_SETTINGS,
+        "ROBOTSTXT_OBEY": str(project_settings.ROBOTSTXT_OBEY),
+        "DEFAULT_REQUEST_HEADERS": json.dumps(project_settings.DEFAULT_REQUEST_HEADERS),
+        "BENCH_STATS_FILE": str(stats_file),
+    }
+    spider = str(REPO / "bench" / "barespider.py")
+    command = [sys.executable, "-m", "scrapy", "runspider", spider, "-a", f"urls={urls}", *_scrapy_args(settings)]
+    # run from the side's own folder: no scrapy.cfg there, so none of the project's settings apply
+    env = {**server.env(), "PYTHONPATH": str(REPO)}
     cpu_before = server.cpu_seconds()
-    measured = run_measured(command, cwd=REPO, env=server.env(), log_dir=workdir).check()
+    measured = run_measured(command, cwd=workdir, env=env, log_dir=workdir).check()
     server_cpu = server.cpu_seconds() - cpu_before
     stats = _scrapy_stats(stats_file)
     return CrawlResult(

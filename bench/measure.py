@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -152,13 +153,16 @@ def machine() -> dict[str, str]:
                 break
     with open("/proc/meminfo") as f:
         mem_kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
-    wget = subprocess.run(["wget", "--version"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
+    wget = "wget missing"
+    if shutil.which("wget"):
+        wget = subprocess.run(["wget", "--version"], capture_output=True, text=True, check=False).stdout
+        wget = wget.split("\n")[0].rstrip(".")
     return {
         "cpus": str(os.cpu_count()),
         "cpu": model,
         "ram": f"{mem_kb / 1024 / 1024:.1f} GiB",
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
-        "wget": wget or "missing",
+        "wget": wget,
         "load": f"{os.getloadavg()[0]:.2f}",
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gzip
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -134,7 +135,7 @@ def bench_warc(impl: str, level: int, pages: int, seed: int, profile: str | None
     """MB/s of HTTP exchanges written: our WarcWriter (records, digests, one gzip member
     per record) or plain gzip of the same request and response bytes in one stream."""
     from archive.warc.records import HttpExchange, exchange_records
-    from archive.warc.writer import WarcWriter
+    from archive.warc.writer import DEFAULT_COMPRESSION, WarcWriter
 
     exchanges = _exchanges(pages, seed)
     with tempfile.TemporaryDirectory(prefix="bench-warc-") as tmp:
@@ -178,7 +179,7 @@ def bench_warc(impl: str, level: int, pages: int, seed: int, profile: str | None
         "mb_in": payload / 1e6,
         "mb_out": written / 1e6,
         "mb_per_s": payload / 1e6 / seconds,
-        "level": 9 if impl == "ours" else level,
+        "level": DEFAULT_COMPRESSION if impl == "ours" else level,
     }
 
 
@@ -246,13 +247,12 @@ def _build_database(database_url: str, captures: int, seed: int) -> float:
 
 
 def _build_cdxj(index_dir: Path, captures: int, seed: int) -> tuple[Any, float]:
-    """HOOK(cdxj): the same captures as a CDXJ index (``archive.index``, which a separate
-    change adds), one sorted file per WARC file as the crawler writes them. (None, 0) while
-    the project has no CDXJ index; the table then says so."""
-    try:
-        from archive.index import IndexStore, cdxj_line
-    except ImportError:
+    """HOOK(cdxj): the same captures as a CDXJ index (``archive.index``, looked up by
+    ``archive.replay``; both added by a separate change), one sorted file per WARC file as
+    the crawler writes them. (None, 0) without them; the table then says so."""
+    if importlib.util.find_spec("archive.index") is None or importlib.util.find_spec("archive.replay") is None:
         return None, 0.0
+    from archive.index import IndexStore, cdxj_line
     from archive.warc.records import ArchivedRecord, RecordLocation
 
     store = IndexStore(index_dir)
@@ -280,44 +280,35 @@ Pointer = tuple[str, int, int]
 
 
 def sqlite_lookup(session: Any, url: str, when: datetime) -> Pointer | None:
-    """The capture of ``url`` closest to ``when``: the latest at or before it, else the
-    earliest after it (the Wayback rule), as (WARC file, offset, length).
+    """The capture of ``url`` nearest ``when`` (a tie goes to the earlier one, as in
+    ``archive.replay.nearest``), as (WARC file, offset, length): the latest capture at or
+    before ``when`` and the earliest after it, each one indexed query.
 
-    ``archive.queries`` has no such lookup yet; this is the query it would run, on the models.
+    ``archive.queries`` has no such lookup; this is the query it would run, on the models.
     """
     from sqlalchemy import select
 
     from archive.db.models import Capture, Url
 
-    pointer = (Capture.warc_filename, Capture.warc_offset, Capture.warc_length)
-    url_id = select(Url.id).where(Url.url == url).scalar_subquery()
+    columns = (Capture.fetched_at, Capture.warc_filename, Capture.warc_offset, Capture.warc_length)
+    of_url = Capture.url_id == select(Url.id).where(Url.url == url).scalar_subquery()
     before = session.execute(
-        select(*pointer)
-        .where(Capture.url_id == url_id, Capture.fetched_at <= when)
-        .order_by(Capture.fetched_at.desc())
-        .limit(1)
+        select(*columns).where(of_url, Capture.fetched_at <= when).order_by(Capture.fetched_at.desc()).limit(1)
     ).first()
-    if before is None:
-        before = session.execute(
-            select(*pointer)
-            .where(Capture.url_id == url_id, Capture.fetched_at > when)
-            .order_by(Capture.fetched_at)
-            .limit(1)
-        ).first()
-    return None if before is None else (before[0], before[1], before[2])
+    after = session.execute(
+        select(*columns).where(of_url, Capture.fetched_at > when).order_by(Capture.fetched_at).limit(1)
+    ).first()
+    if before is None or (after is not None and after[0] - when < when - before[0]):
+        before = after
+    return None if before is None else (before[1], before[2], before[3])
 
 
 def cdxj_lookup(store: Any, url: str, when: datetime) -> Pointer | None:
-    """The same lookup through the CDXJ index: a binary search per index file."""
-    from archive.index.cdxj import timestamp
+    """The same lookup as replay does it: ``archive.replay.find_capture`` on the CDXJ index."""
+    from archive.replay import find_capture
 
-    entries = list(store.lookup(url))
-    if not entries:
-        return None
-    stamp = timestamp(when)
-    before = [e for e in entries if e.timestamp <= stamp]
-    entry = before[-1] if before else entries[0]
-    return entry.filename, entry.offset, entry.length
+    entry = find_capture(store, url, when)
+    return None if entry is None else (entry.filename, entry.offset, entry.length)
 
 
 def _timed(

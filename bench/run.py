@@ -365,7 +365,8 @@ class Suite:
             level = base.split("-")[1]
             self.add(
                 Row(
-                    f"WARC writing ({runs[0]['ours'][0]['exchanges']} exchanges, warcio level 9) vs gzip -{level}",
+                    f"WARC writing ({runs[0]['ours'][0]['exchanges']} exchanges, level {runs[0]['ours'][0]['level']}) "
+                    f"vs gzip -{level}",
                     f"{ours_mb:.1f} MB/s",
                     f"{median([r[base][0]['mb_per_s'] for r in runs]):.1f} MB/s",
                     value,

@@ -16,6 +16,7 @@ Settings (defaults in parentheses):
 - ``ARCHIVE_WARC_DIR`` (``<data dir>/warcs``)
 - ``ARCHIVE_WARC_PREFIX`` ("newsarchive"): first part of WARC file names
 - ``ARCHIVE_WARC_MAX_SIZE`` (1 GB): a file is closed and a new one started past this size
+- ``ARCHIVE_WARC_COMPRESSION`` (6): gzip level of each record's member (1 fastest, 9 smallest)
 - ``ARCHIVE_MAX_BODY_SIZE`` (100 MB; 0 for no limit): a longer body stops downloading there
   and is archived cut, marked ``WARC-Truncated: length``. Scrapy's ``DOWNLOAD_MAXSIZE``
   (1 GB) instead cancels a download outright, also when ``Content-Length`` announces more,
@@ -72,7 +73,7 @@ from archive.index import IndexStore
 from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, LISTING_KIND, OUTLETS_FIELD, Ingester
 from archive.warc.records import HttpExchange, new_record_id
 from archive.warc.recovery import Recovered, recover
-from archive.warc.writer import DEFAULT_MAX_SIZE, WarcWriter
+from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, WarcWriter
 from crawler.handlers import RAW_HEAD_META, RawHeadHTTPDownloadHandler
 from crawler.items import ArticlePage, FetchFailure, Listing
 
@@ -168,6 +169,7 @@ class WarcRecorder:
             info=info,
             prefix=settings.get("ARCHIVE_WARC_PREFIX", "newsarchive"),
             max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
+            compression=settings.getint("ARCHIVE_WARC_COMPRESSION", DEFAULT_COMPRESSION),
         )
         archiver = Archiver(
             writer,

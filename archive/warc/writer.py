@@ -15,6 +15,9 @@ share the folder. Every ``write`` ends with a flush, so a record handed back
 has left the process: killing the crawler cannot lose it. ``sync`` also
 forces it to disk (``fsync``), which only a power cut or a kernel crash
 could otherwise undo.
+
+Records are compressed at gzip level 6 by default, not warcio's 9: on news
+pages level 9 took 1.32 times as long for files 0.5 % smaller (bench/).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import zlib
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,8 +38,25 @@ from archive.warc.records import WARC_VERSION, ArchivedRecord, RecordLocation, d
 
 OPEN_SUFFIX = ".open"
 DEFAULT_MAX_SIZE = 1_000_000_000
+DEFAULT_COMPRESSION = 6
 #: File name timestamps: UTC, to the millisecond (the first 17 digits).
 STAMP_FORMAT = "%Y%m%d%H%M%S%f"
+
+
+class GzipMember:
+    """One gzip member around one record: what warcio's GzippingWrapper does, at a chosen level."""
+
+    def __init__(self, out: BinaryIO, level: int) -> None:
+        self.out = out
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self._compressor.compress(data))
+
+    def flush(self) -> None:
+        """End the member (warcio calls this once, after the record's last bytes)."""
+        self.out.write(self._compressor.flush())
+        self.out.flush()
 
 
 class WarcWriter:
@@ -48,6 +69,7 @@ class WarcWriter:
         prefix: str = "newsarchive",
         max_size: int = DEFAULT_MAX_SIZE,
         on_close: Callable[[Path], None] | None = None,
+        compression: int = DEFAULT_COMPRESSION,
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -55,7 +77,9 @@ class WarcWriter:
         self.prefix = prefix
         self.max_size = max_size
         self.on_close = on_close
-        self._writer = WARCWriter(None, gzip=True, warc_version=WARC_VERSION)
+        self.compression = compression
+        # gzip is done here (GzipMember), so that the level can be chosen
+        self._writer = WARCWriter(None, gzip=False, warc_version=WARC_VERSION)
         self._file: BinaryIO | None = None
         self._name = ""
         self._serial = 0
@@ -119,7 +143,7 @@ class WarcWriter:
             payload = record.raw_stream.read()
             record.raw_stream.seek(0)
         offset = out.tell()
-        self._writer.out = out
+        self._writer.out = GzipMember(out, self.compression)
         self._writer.write_record(record)
         location = RecordLocation(self._name, offset, out.tell() - offset)
         return describe_record(record, location, payload)
