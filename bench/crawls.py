@@ -50,7 +50,7 @@ SCRAPY_SETTINGS = {
     "LOG_LEVEL": "WARNING",
     "TELNETCONSOLE_ENABLED": "False",
     "ARCHIVE_CONTACT_URL": "http://localhost/bench",
-    "EXTENSIONS": json.dumps({"bench.statsdump.StatsDump": 0}),
+    "EXTENSIONS": json.dumps({"crawler.extensions.statsfile.StatsFile": 0}),
 }
 ARCHIVE_ONLY = {"ITEM_PIPELINES": json.dumps({"crawler.pipelines.ExtractionPipeline": None})}
 
@@ -160,7 +160,7 @@ def crawl_ours(server: WebServer, workdir: Path, archive_only: bool) -> CrawlRes
         **SCRAPY_SETTINGS,
         **(ARCHIVE_ONLY if archive_only else {}),
         "ARCHIVE_DATA_DIR": str(workdir / "data"),
-        "BENCH_STATS_FILE": str(stats_file),
+        "STATS_FILE": str(stats_file),
     }
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}", *_scrapy_args(settings)]
     cpu_before = server.cpu_seconds()
@@ -187,7 +187,7 @@ def crawl_bare(server: WebServer, workdir: Path) -> CrawlResult:
         **SCRAPY_SETTINGS,
         "ROBOTSTXT_OBEY": str(project_settings.ROBOTSTXT_OBEY),
         "DEFAULT_REQUEST_HEADERS": json.dumps(project_settings.DEFAULT_REQUEST_HEADERS),
-        "BENCH_STATS_FILE": str(stats_file),
+        "STATS_FILE": str(stats_file),
     }
     spider = str(REPO / "bench" / "barespider.py")
     command = [sys.executable, "-m", "scrapy", "runspider", spider, "-a", f"urls={urls}", *_scrapy_args(settings)]

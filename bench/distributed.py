@@ -88,7 +88,7 @@ def crawl(server: WebServer, workers: int, workdir: Path, extra: dict[str, str] 
         started = time.perf_counter()
         processes = []
         for n in range(workers):
-            options = {**settings, "BENCH_STATS_FILE": str(workdir / f"stats-{n}.json")}
+            options = {**settings, "STATS_FILE": str(workdir / f"stats-{n}.json")}
             command = [sys.executable, "-m", "scrapy", "crawl", "news"]
             command += [arg for name, value in options.items() for arg in ("-s", f"{name}={value}")]
             log = (workdir / f"worker-{n}.log").open("wb")

@@ -266,8 +266,8 @@ def test_news_spider_fetches_exactly_the_url_list(tmp_path: Path) -> None:
             "ARCHIVE_CONTACT_URL": "http://localhost/tests",
             "ARCHIVE_DATA_DIR": str(tmp_path / "data"),
             "TELNETCONSOLE_ENABLED": "False",
-            "EXTENSIONS": json.dumps({"bench.statsdump.StatsDump": 0}),
-            "BENCH_STATS_FILE": str(stats),
+            "EXTENSIONS": json.dumps({"crawler.extensions.statsfile.StatsFile": 0}),
+            "STATS_FILE": str(stats),
         }
         command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}"]
         command += [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
