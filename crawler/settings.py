@@ -25,8 +25,8 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
-# Section pages are followed at most this deep from the start pages.
-DEPTH_LIMIT = 2
+# Section pages (follow_patterns) are followed at most this many links away from a start page.
+SECTION_DEPTH_LIMIT = 2
 # Items processed at once per response. A callback here yields one item at most (an article or
 # a listing), and Scrapy starts this many tasks per callback: 100 cost 10-20 % of the crawl's CPU.
 CONCURRENT_ITEMS = 8

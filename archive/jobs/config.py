@@ -23,7 +23,7 @@ optional ``[defaults]`` table whose fields every job inherits::
     stop = 2019-03-28T08:00:00        # not after: the job ends
     timeout = "2h"
     misfire_grace = "6h"              # skip a run that could not start this late
-    settings = { DEPTH_LIMIT = 1 }    # Scrapy settings for this job's crawls (-s)
+    settings = { SECTION_DEPTH_LIMIT = 1 }    # Scrapy settings for this job's crawls (-s)
 
 Everything is checked before a scheduler uses the file, seed lists
 included, and a mistake names the file, the job and the field

@@ -7,7 +7,9 @@ Google News), RSS/Atom feeds, and front or section pages whose links match
 the outlet's article patterns. Every entry of a feed or sitemap is taken as
 an article; on section pages only links matching ``article_patterns`` are,
 and links matching ``follow_patterns`` are followed as further section pages
-(up to ``DEPTH_LIMIT``). Each feed or sitemap also yields a :class:`Listing`
+(up to ``SECTION_DEPTH_LIMIT`` links away from a start page; Scrapy's
+``DEPTH_LIMIT`` would also cut articles behind nested sitemap indexes and an
+article's page requisites). Each feed or sitemap also yields a :class:`Listing`
 of its entries and their publication dates, archived beside the feed itself,
 so the date a feed or news sitemap gave an article is kept beside the page's
 own, whichever order the pages happen to arrive in.
@@ -42,8 +44,11 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
-#: Discovery documents go before articles in the queue.
+#: Discovery documents go before articles in the queue, page requisites after them.
 DISCOVERY_PRIORITY = 10
+REQUISITE_PRIORITY = -5
+#: What a browser loads to show a page as it was.
+REQUISITES_XPATH = "//img/@src | //link[contains(concat(' ', @rel, ' '), ' stylesheet ')]/@href | //script/@src"
 
 
 class NewsSpider(Spider):
@@ -67,6 +72,12 @@ class NewsSpider(Spider):
 
             return DistributedNewsSpider.from_crawler(crawler, *args, **kwargs)  # type: ignore[return-value]
         return super().from_crawler(crawler, *args, **kwargs)
+
+    @property
+    def page_requisites(self) -> bool:
+        """``ARCHIVE_PAGE_REQUISITES`` (True): also archive an article's images, stylesheets
+        and scripts on the outlet's domains, so that it replays as it looked."""
+        return self.settings.getbool("ARCHIVE_PAGE_REQUISITES", True)
 
     async def start(self) -> AsyncIterator[Request]:
         for outlet in self.seed_list.outlets:
@@ -113,14 +124,20 @@ class NewsSpider(Spider):
         if not isinstance(response, TextResponse):
             return
         current = self._outlet(outlet)
+        depth = response.meta.get("section_depth", 0)
+        follow = depth < self.settings.getint("SECTION_DEPTH_LIMIT", 2)
         for link in self._links.extract_links(response):
             if current.is_article(link.url):
                 yield self._request(link.url, self.parse_article, current)
-            elif current.is_section(link.url):
-                yield self._request(link.url, self.parse_section, current, DISCOVERY_PRIORITY - 1)
+            elif follow and current.is_section(link.url):
+                section = self._request(link.url, self.parse_section, current, DISCOVERY_PRIORITY - 1)
+                section.meta["section_depth"] = depth + 1
+                yield section
 
-    def parse_article(self, response: Response, outlet: str) -> Iterator[ArticlePage]:
+    def parse_article(self, response: Response, outlet: str) -> Iterator[ArticlePage | Request]:
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        if self.page_requisites and isinstance(response, TextResponse):
+            yield from self._requisites(response, self._outlet(outlet))
         yield ArticlePage(
             url=response.url,
             outlet=outlet,
@@ -129,6 +146,17 @@ class NewsSpider(Spider):
             fetched_at=response.meta.get("warc_fetched_at") or datetime.now(timezone.utc),
             warc_record_id=response.meta.get("warc_record_id", ""),
         )
+
+    def parse_requisite(self, response: Response, outlet: str) -> Iterator[Any]:
+        """Nothing to parse: the recorder has archived the image, stylesheet or script."""
+        yield from ()
+
+    def _requisites(self, response: TextResponse, outlet: Outlet) -> Iterator[Request]:
+        """The article's images, stylesheets and scripts on the outlet's own domains, for replay."""
+        for src in response.xpath(REQUISITES_XPATH).getall():
+            url = response.urljoin(src.strip())
+            if url.startswith(("http://", "https://")) and outlet.owns(url):
+                yield self._request(url, self.parse_requisite, outlet, REQUISITE_PRIORITY)
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchFailure]:
         """Record fetches that got no HTTP response; refused and non-2xx ones are archived already."""

@@ -48,6 +48,7 @@ CONTENT_TYPES: dict[str, str] = {
     ".xml": "application/xml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".js": "application/javascript; charset=utf-8",
     ".pdf": "application/pdf",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",

