@@ -12,7 +12,10 @@ tables without a schema version, is refused and left exactly as it was.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,11 +49,38 @@ def open_database(url: str, migrate: bool = True) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     try:
-        prepare_schema(engine, migrate)
+        with schema_lock(engine):
+            prepare_schema(engine, migrate)
     except BaseException:
         engine.dispose()
         raise
     return engine
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Only one process checks or migrates a database's schema at a time.
+
+    Crawler workers started together on a new database would otherwise all try
+    to create the schema, and the late ones would see half-made tables. On
+    PostgreSQL an advisory lock (per schema), on SQLite an flock beside the file.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            key = {"key": "newsarchive-schema"}
+            connection.execute(text("SELECT pg_advisory_lock(hashtext(:key || current_schema()))"), key)
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(hashtext(:key || current_schema()))"), key)
+        return
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        with open(f"{database}.schema-lock", "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield
+        return
+    yield
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,4 +1,6 @@
 import logging
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -242,3 +244,18 @@ def _fill_0001(engine: Engine) -> None:
                 c.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )
+
+
+def test_several_processes_can_open_one_empty_database_at_once(database_url: str) -> None:
+    """Workers of a distributed crawl start together on a new database: one creates the schema."""
+    opener = "import sys; from archive.db import open_database; open_database(sys.argv[1]).dispose()"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", opener, database_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    failures = [err for p in processes if (err := p.communicate(timeout=120)[1]) and p.returncode != 0]
+    assert failures == []
+    engine = open_database(database_url)
+    current, heads = schema_revisions(engine)
+    engine.dispose()
+    assert current == heads
