@@ -60,7 +60,10 @@ class Outlet:
 
     def owns(self, url: str) -> bool:
         """Whether the URL's host is one of this outlet's domains or their subdomains."""
-        return host_in_domains(urlsplit(url).hostname or "", self.allowed_domains)
+        return self.owns_host(urlsplit(url).hostname or "")
+
+    def owns_host(self, host: str) -> bool:
+        return host_in_domains(host, self.allowed_domains)
 
     def is_article(self, url: str) -> bool:
         return self.owns(url) and any(p.search(url) for p in self.article_patterns)

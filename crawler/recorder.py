@@ -177,7 +177,7 @@ class WarcRecorder:
             settings.getint("ARCHIVE_INDEX_BATCH", 200),
             fsync=settings.getbool("ARCHIVE_WARC_FSYNC", DEFAULT_FSYNC),
             index=index,
-            dedup=DigestIndex(sessions) if settings.getbool("ARCHIVE_DEDUP_ENABLED", True) else None,
+            dedup=DigestIndex(engine) if settings.getbool("ARCHIVE_DEDUP_ENABLED", True) else None,
         )
         logger.info("archiving to %s (database %s)", self.paths.warc_dir, engine.url.render_as_string())
         return archiver, recovered

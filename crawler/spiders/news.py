@@ -38,6 +38,7 @@ from archive.frontier import seed_messages
 from archive.seeds import Outlet, SeedList, load_seeds
 from crawler import distributed
 from crawler.items import ArticlePage, FetchFailure, Listing
+from crawler.requisites import requisites
 
 if TYPE_CHECKING:
     from typing import Self
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 #: Discovery documents go before articles in the queue, page requisites after them.
 DISCOVERY_PRIORITY = 10
 REQUISITE_PRIORITY = -5
-#: What a browser loads to show a page as it was.
-REQUISITES_XPATH = "//img/@src | //link[contains(concat(' ', @rel, ' '), ' stylesheet ')]/@href | //script/@src"
 
 
 class NewsSpider(Spider):
@@ -153,8 +152,8 @@ class NewsSpider(Spider):
 
     def _requisites(self, response: TextResponse, outlet: Outlet) -> Iterator[Request]:
         """The article's images, stylesheets and scripts on the outlet's own domains, for replay."""
-        for src in response.xpath(REQUISITES_XPATH).getall():
-            url = response.urljoin(src.strip())
+        for src in requisites(response.text, outlet.owns_host):
+            url = response.urljoin(src)
             if url.startswith(("http://", "https://")) and outlet.owns(url):
                 yield self._request(url, self.parse_requisite, outlet, REQUISITE_PRIORITY)
 

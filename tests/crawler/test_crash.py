@@ -61,9 +61,9 @@ def tiny_seeds(folder: Path) -> Path:
     return seeds
 
 
-def start_crawl(web: FixtureWeb, data: Path, seeds: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def start_crawl(web: FixtureWeb, data: Path, seeds: Path, **settings: str) -> tuple[subprocess.Popen[bytes], Path]:
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}"]
-    for name, value in {**CRAWL_SETTINGS, "ARCHIVE_DATA_DIR": str(data)}.items():
+    for name, value in {**CRAWL_SETTINGS, "ARCHIVE_DATA_DIR": str(data), **settings}.items():
         command += ["-s", f"{name}={value}"]
     log = data.parent / f"{data.name}.log"
     with log.open("wb") as out:
@@ -144,7 +144,8 @@ def test_sigkill_loses_no_finished_record(fixture_web: FixtureWeb, tmp_path: Pat
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_the_crawl_with_every_file_closed(fixture_web: FixtureWeb, tmp_path: Path, stop: int) -> None:
     data = tmp_path / "data"
-    process, log = start_crawl(fixture_web, data, load_seeds(tmp_path))
+    # two stories at a time: the crawl lasts some 3 s past the big files, however far the writer lags
+    process, log = start_crawl(fixture_web, data, load_seeds(tmp_path), CONCURRENT_REQUESTS="2")
     try:
         wait_until(lambda: open_bytes(data / "warcs") >= 10_300_000, process)  # past the big files
         process.send_signal(stop)
