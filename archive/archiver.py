@@ -57,6 +57,7 @@ class Archiver:
         fsync: bool = False,
         index: IndexStore | None = None,
         dedup: DigestIndex | None = None,
+        on_written: Callable[[int], None] | None = None,
     ) -> None:
         self.writer = writer
         self.ingester = ingester
@@ -75,6 +76,7 @@ class Archiver:
         # batches_written reaches it (distributed crawls confirm requests this way).
         self.batches_submitted = 0
         self.batches_written = 0
+        self._on_written = on_written  # told batches_written after each group is on disk
         self._to_write: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._to_index: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads = [
@@ -165,6 +167,8 @@ class Archiver:
                 self.writer.sync()
             self.records_written += len(written)
             self.batches_written += builds
+            if self._on_written is not None:
+                self._on_written(self.batches_written)
             for record in written:
                 if record.rec_type != "request":
                     self._to_index.put(record)

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from importlib.metadata import version
 from typing import Any
-
-import trafilatura
-from trafilatura import load_html
-from trafilatura.settings import set_date_params
 
 EXTRACTOR = "trafilatura"
 
@@ -26,7 +23,7 @@ PRUNE_XPATHS = [
     "//*[a[@rel='license']]",
     "//*[contains(@class, 'donat') or contains(@class, 'appeal') or contains(@id, 'donat')]",
 ]
-EXTRACTOR_VERSION: str = trafilatura.__version__
+EXTRACTOR_VERSION: str = version("trafilatura")
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,12 @@ def extract_article(
     after we saw it, so such a date is a parsing error (or a "last updated"
     clock), never the publication date.
     """
-    tree = load_html(html)
+    # Imported here: trafilatura and what it loads (lxml, htmldate, justext, courlan) take a quarter
+    # of a second, which only the extraction workers need to pay, not every crawler and CLI process.
+    import trafilatura
+    from trafilatura.settings import set_date_params
+
+    tree = trafilatura.load_html(html)
     if tree is None:
         return None
     # read before extraction, which prunes the tree in place

@@ -192,7 +192,7 @@ class Suite:
         used = ", ".join(f"{runs[0][name].tool} {cores(name):.2f}" for name in sides)
         self.notes.append(
             f"cores used by each crawl (CPU s / wall s, median): {used}; of the whole crawl's, the crawler "
-            f"process {cores('ours', own=True):.2f} and its extraction workers "
+            f"process {cores('ours', own=True):.2f} and its archiver and extraction processes "
             f"{cores('ours') - cores('ours', own=True):.2f}"
         )
 

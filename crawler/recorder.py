@@ -5,8 +5,9 @@ download handler, before any downloader middleware runs: the body is still
 content-encoded as it came off the wire, redirects and error statuses are
 all seen, and responses served from a cache (which never reach the download
 handler) are not archived a second time. The handler only copies references
-and queues them; records are built, written and indexed by
-:class:`archive.archiver.Archiver` in its own threads.
+and queues them; records are built, written and indexed in a process of
+their own (:class:`archive.archiver_process.ArchiverProcess`), off the
+crawler's event loop and its interpreter lock.
 
 Settings (defaults in parentheses):
 
@@ -54,7 +55,6 @@ from importlib.metadata import version
 from typing import Any
 
 import scrapy
-import trafilatura
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured, StopDownload
@@ -65,15 +65,12 @@ from scrapy.utils.misc import load_object
 from twisted.internet.threads import deferToThread
 
 import archive
-from archive.archiver import Archiver, ArchiverError
+from archive.archiver import ArchiverError
+from archive.archiver_process import ArchiverProcess, ArchiveSettings
 from archive.config import ArchivePaths
-from archive.db.session import open_database, session_factory
-from archive.dedup import DigestIndex
-from archive.index import IndexStore
-from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, LISTING_KIND, OUTLETS_FIELD, Ingester
+from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, LISTING_KIND, OUTLETS_FIELD
 from archive.warc.records import HttpExchange, new_record_id
-from archive.warc.recovery import Recovered, recover
-from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, WarcWriter
+from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE
 from crawler.handlers import RAW_HEAD_META, RawHeadHTTPDownloadHandler
 from crawler.items import ArticlePage, FetchFailure, Listing
 
@@ -116,7 +113,7 @@ class WarcRecorder:
         self.crawler = crawler
         self.paths = paths
         self.max_body_size = max_body_size
-        self.archiver: Archiver | None = None
+        self.archiver: ArchiverProcess | None = None
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
 
     @classmethod
@@ -149,38 +146,28 @@ class WarcRecorder:
         return recorder
 
     async def spider_opened(self, spider: Spider) -> None:
-        # Before any download starts, and off the reactor: opening (and migrating) the database and
-        # recovering the files a killed crawl left open both block, the latter for as long as it reads.
-        info = self._warcinfo(spider)
-        self.archiver, recovered = await maybe_deferred_to_future(deferToThread(self._open_archive, info))
+        # Started here, on the main thread (the archiver process is killed when the thread that
+        # started it ends); opening (and migrating) the database and recovering the files a killed
+        # crawl left open happen in that process, before any download starts.
+        settings = self.crawler.settings
+        archiver = ArchiverProcess(
+            ArchiveSettings(
+                paths=self.paths,
+                info=self._warcinfo(spider),
+                prefix=settings.get("ARCHIVE_WARC_PREFIX", "newsarchive"),
+                max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
+                compression=settings.getint("ARCHIVE_WARC_COMPRESSION", DEFAULT_COMPRESSION),
+                batch_size=settings.getint("ARCHIVE_INDEX_BATCH", 200),
+                fsync=settings.getbool("ARCHIVE_WARC_FSYNC", DEFAULT_FSYNC),
+                dedup=settings.getbool("ARCHIVE_DEDUP_ENABLED", True),
+                log_level=logging.getLogger("archive").getEffectiveLevel(),
+            )
+        )
+        recovered = await maybe_deferred_to_future(deferToThread(archiver.wait_ready))
+        self.archiver = archiver
         for result in recovered:
             self.crawler.stats.inc_value("archive/recovered_files")
             self.crawler.stats.inc_value("archive/recovered_bytes_cut", result.cut)
-
-    def _open_archive(self, info: dict[str, str]) -> tuple[Archiver, list[Recovered]]:
-        settings = self.crawler.settings
-        engine = open_database(self.paths.database_url)
-        sessions = session_factory(engine)
-        ingester = Ingester(sessions)
-        index = IndexStore(self.paths.index_dir)
-        recovered = recover(self.paths.warc_dir, ingester, index)
-        writer = WarcWriter(
-            self.paths.warc_dir,
-            info=info,
-            prefix=settings.get("ARCHIVE_WARC_PREFIX", "newsarchive"),
-            max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
-            compression=settings.getint("ARCHIVE_WARC_COMPRESSION", DEFAULT_COMPRESSION),
-        )
-        archiver = Archiver(
-            writer,
-            ingester,
-            settings.getint("ARCHIVE_INDEX_BATCH", 200),
-            fsync=settings.getbool("ARCHIVE_WARC_FSYNC", DEFAULT_FSYNC),
-            index=index,
-            dedup=DigestIndex(engine) if settings.getbool("ARCHIVE_DEDUP_ENABLED", True) else None,
-        )
-        logger.info("archiving to %s (database %s)", self.paths.warc_dir, engine.url.render_as_string())
-        return archiver, recovered
 
     def bytes_received(self, data: bytes, request: Request, spider: Spider) -> None:
         """Stop reading a body once it passes ARCHIVE_MAX_BODY_SIZE; the response goes on, cut."""
@@ -265,8 +252,7 @@ class WarcRecorder:
         await maybe_deferred_to_future(deferToThread(archiver.close))
         stats = self.crawler.stats
         stats.set_value("archive/records_written", archiver.records_written)
-        if archiver.ingester is not None:
-            counts = archiver.ingester.counts
+        if (counts := archiver.counts) is not None:
             stats.set_value("archive/new_articles", counts.articles)
             stats.set_value("archive/new_article_versions", counts.versions)
             stats.set_value("archive/revisits", counts.revisits)
@@ -288,7 +274,7 @@ class WarcRecorder:
         return {
             "software": (
                 f"newsarchive/{archive.__version__} (Scrapy {scrapy.__version__}; warcio {version('warcio')}; "
-                f"trafilatura {trafilatura.__version__}; Python {platform.python_version()})"
+                f"trafilatura {version('trafilatura')}; Python {platform.python_version()})"
             ),
             "format": "WARC File Format 1.1",
             "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",

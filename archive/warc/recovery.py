@@ -173,15 +173,27 @@ def _writer_running(name: str) -> bool:
     pid = int(match["pid"])
     if pid == os.getpid():  # our own writer holds its lock; an earlier process had our pid
         return False
+    if not process_alive(pid):
+        return False
+    created = datetime.strptime(match["stamp"] + "000", STAMP_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+    started = _process_start(pid)
+    return started is None or started <= created + 1
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process exists and has not exited: a zombie (killed, not yet reaped by its
+    parent) writes nothing and holds no lock."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # alive, someone else's
-    created = datetime.strptime(match["stamp"] + "000", STAMP_FORMAT).replace(tzinfo=timezone.utc).timestamp()
-    started = _process_start(pid)
-    return started is None or started <= created + 1
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return True  # no /proc here, or it exited meanwhile: the flock is the guard then
+    return state not in ("Z", "X")
 
 
 def _process_start(pid: int) -> float | None:

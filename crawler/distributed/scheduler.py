@@ -88,7 +88,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
 
-    from archive.archiver import Archiver
+    from archive.archiver_process import ArchiverProcess
 
 __all__ = ["FrontierScheduler"]
 
@@ -276,7 +276,7 @@ class FrontierScheduler(Scheduler):
             len(unconfirmed) + requeued,
         )
 
-    def _archiver(self) -> Archiver | None:
+    def _archiver(self) -> ArchiverProcess | None:
         return self._recorder.archiver if self._recorder is not None else None
 
     def _in_progress(self) -> set[Request] | frozenset[Request]:

@@ -27,6 +27,7 @@ from archive.db import Capture, open_database, session_factory
 from archive.db.models import Base, WarcPointer
 from archive.index import IndexStore, parse_line
 from archive.warc import iter_records, read_record
+from archive.warc.recovery import process_alive
 from archive.warc.writer import OPEN_SUFFIX
 from tests.conftest import REPO, TEST_CRAWL_SETTINGS, run_crawl
 from tests.fixtureweb.__main__ import proxy_env
@@ -130,6 +131,12 @@ def test_sigkill_loses_no_finished_record(fixture_web: FixtureWeb, tmp_path: Pat
         process.send_signal(signal.SIGKILL)
         process.wait()
     (left_open,) = (data / "warcs").glob(f"*{OPEN_SUFFIX}")
+    # the kernel kills the crawler's archiver process (named in the file) with it, a moment later
+    archiver = int(left_open.name.rsplit("-", 1)[1].split("~")[0])
+    deadline = time.monotonic() + 10
+    while process_alive(archiver):
+        assert time.monotonic() < deadline, "the archiver process outlived the crawler"
+        time.sleep(0.01)
     if then == "recover":
         assert main(["--data", str(data), "recover"]) == 0
     else:

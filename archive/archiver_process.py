@@ -1,0 +1,291 @@
+"""The archiver in a process of its own, so that archiving does not share the crawler's GIL.
+
+Building records, digests, deduplication lookups, CDXJ lines and database
+writes are CPU work in Python. In threads of the crawler process they held
+the interpreter lock a fifth of the time and Scrapy's event loop waited for
+it; in a child process they run on another core. The crawler only queues
+picklable submissions (:class:`~archive.warc.records.HttpExchange` and
+metadata payloads): a :class:`multiprocessing.Queue` pickles and sends them
+from its feeder thread, so a submission never blocks the caller.
+
+Inside the child an ordinary :class:`~archive.archiver.Archiver` does the
+work, so the guarantees are the same: records are written in submission
+order, forced to disk before the database hears of them, and the CDXJ index
+of each closed file written at once.
+
+The child lives and dies with its parent. It ignores SIGINT and SIGTERM (a
+Ctrl-C in a terminal or a service manager's stop reaches every process of
+the group, and the crawler's graceful shutdown needs the archiver to drain
+its queue), ends when the parent sends ``close``, and is killed by the kernel
+if the parent dies (``PR_SET_PDEATHSIG`` on Linux; elsewhere it looks for a
+new parent every second): a crawler killed with SIGKILL leaves its ``.open``
+file to recovery exactly as it did when the archiver was a thread. Its log
+records are re-emitted in the parent, under their own logger names.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from archive.archiver import Archiver, ArchiverError
+from archive.config import ArchivePaths
+from archive.db.session import open_database, session_factory
+from archive.dedup import DigestIndex
+from archive.index import IndexStore
+from archive.ingest import IngestCounts, Ingester
+from archive.warc.records import HttpExchange
+from archive.warc.recovery import Recovered, recover
+from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, WarcWriter
+
+logger = logging.getLogger(__name__)
+
+_CLOSE = ("close",)
+_PR_SET_PDEATHSIG = 1
+#: How often a child without PR_SET_PDEATHSIG checks that its parent is alive, in seconds.
+_PARENT_CHECK = 1.0
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """Everything the archiver process needs to open an archive (picklable, for the child)."""
+
+    paths: ArchivePaths
+    info: dict[str, str]  # the warcinfo record's fields
+    prefix: str = "newsarchive"
+    max_size: int = DEFAULT_MAX_SIZE
+    compression: int = DEFAULT_COMPRESSION
+    batch_size: int = 200
+    fsync: bool = True
+    dedup: bool = True
+    log_level: int = logging.INFO
+
+
+@dataclass
+class _Outcome:
+    """What the child reports when it closes."""
+
+    records_written: int = 0
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    error: str | None = None
+
+
+def open_archive(settings: ArchiveSettings, **archiver_options: Any) -> tuple[Archiver, list[Recovered]]:
+    """Open the database (migrating it), recover abandoned files, and start an archiver."""
+    engine = open_database(settings.paths.database_url)
+    ingester = Ingester(session_factory(engine))
+    index = IndexStore(settings.paths.index_dir)
+    recovered = recover(settings.paths.warc_dir, ingester, index)
+    writer = WarcWriter(
+        settings.paths.warc_dir,
+        info=settings.info,
+        prefix=settings.prefix,
+        max_size=settings.max_size,
+        compression=settings.compression,
+    )
+    archiver = Archiver(
+        writer,
+        ingester,
+        settings.batch_size,
+        fsync=settings.fsync,
+        index=index,
+        dedup=DigestIndex(engine) if settings.dedup else None,
+        **archiver_options,
+    )
+    logger.info(
+        "archiving to %s (database %s) in process %d",
+        settings.paths.warc_dir,
+        engine.url.render_as_string(),
+        os.getpid(),
+    )
+    return archiver, recovered
+
+
+class ArchiverProcess:
+    """An :class:`~archive.archiver.Archiver` in a child process, with the same interface.
+
+    Start it, then call :meth:`wait_ready` (it blocks while the child opens the
+    database and recovers files) before submitting. Start it from a thread that
+    outlives it, such as the main thread: Linux kills the child when the thread
+    that started it ends.
+    """
+
+    def __init__(self, settings: ArchiveSettings) -> None:
+        context = multiprocessing.get_context("spawn")  # fork would copy the caller's threads' locks
+        self._inbox: multiprocessing.Queue[tuple[Any, ...]] = context.Queue()
+        self._replies, child_end = context.Pipe(duplex=False)
+        self._logs: multiprocessing.Queue[logging.LogRecord | None] = context.Queue()
+        self._written = context.Value("q", 0, lock=False)
+        self._failed = context.Value("b", 0, lock=False)
+        self._process = context.Process(
+            target=_serve,
+            args=(settings, self._inbox, child_end, self._logs, self._written, self._failed, os.getpid()),
+            name="newsarchive-archiver",
+        )
+        self._process.start()
+        child_end.close()
+        self._log_thread = threading.Thread(target=self._relay_logs, name="archiver-logs", daemon=True)
+        self._log_thread.start()
+        self.batches_submitted = 0
+        self.records_written = 0
+        self.counts: IngestCounts | None = None
+        self._closed = False
+
+    @property
+    def batches_written(self) -> int:
+        """Submissions written and forced to disk so far (distributed crawls confirm requests by it)."""
+        return int(self._written.value)
+
+    @property
+    def failure(self) -> ArchiverError | None:
+        if self._failed.value:
+            return ArchiverError("the archiver process failed (its log says why)")
+        if not self._closed and not self._process.is_alive():
+            return ArchiverError(f"the archiver process died (exit code {self._process.exitcode})")
+        return None
+
+    def wait_ready(self) -> list[Recovered]:
+        """Block until the archive is open; the files recovered on the way. Raises if it cannot open."""
+        reply = self._receive()
+        if reply[0] != "ready":
+            self._finish()
+            raise ArchiverError(f"the archive could not be opened: {reply[1]}")
+        recovered: list[Recovered] = reply[1]
+        return recovered
+
+    def submit_exchange(self, exchange: HttpExchange) -> None:
+        """Queue a request/response pair; never blocks."""
+        self._submit(("exchange", exchange))
+
+    def submit_metadata(
+        self,
+        url: str,
+        refers_to: str | None,
+        payload: dict[str, Any],
+        moment: datetime,
+        unless_revisit: bool = False,
+    ) -> None:
+        """Queue a JSON metadata record (see :meth:`Archiver.submit_metadata`); never blocks."""
+        self._submit(("metadata", url, refers_to, payload, moment, unless_revisit))
+
+    def close(self) -> None:
+        """Write and index everything queued, close the WARC file, and report any failure."""
+        if self._closed:
+            return
+        self._inbox.put(_CLOSE)
+        reply = self._receive()
+        self._finish()
+        if reply[0] != "closed":
+            raise ArchiverError(f"archiving failed: {reply[1]}")
+        outcome: _Outcome = reply[1]
+        self.records_written, self.counts = outcome.records_written, outcome.counts
+        if outcome.error is not None:
+            raise ArchiverError(f"archiving failed: {outcome.error}")
+
+    def _submit(self, message: tuple[Any, ...]) -> None:
+        failure = self.failure
+        if failure is not None:
+            raise failure
+        self._inbox.put(message)
+        self.batches_submitted += 1
+
+    def _receive(self) -> tuple[Any, ...]:
+        try:
+            reply: tuple[Any, ...] = self._replies.recv()
+        except EOFError:
+            self._process.join()
+            reply = ("died", f"the archiver process died (exit code {self._process.exitcode})")
+        return reply
+
+    def _finish(self) -> None:
+        self._closed = True
+        self._process.join()
+        self._logs.put(None)
+        self._log_thread.join()
+        self._inbox.close()
+        self._replies.close()
+
+    def _relay_logs(self) -> None:
+        while (record := self._logs.get()) is not None:
+            logging.getLogger(record.name).handle(record)
+
+
+def _serve(
+    settings: ArchiveSettings,
+    inbox: multiprocessing.Queue[tuple[Any, ...]],
+    replies: Any,
+    logs: multiprocessing.Queue[logging.LogRecord | None],
+    written: Any,
+    failed: Any,
+    parent: int,
+) -> None:
+    """The child: open the archive, then hand every submission to an Archiver until ``close``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    dies_with_parent = _die_with_parent()
+    if os.getppid() != parent:
+        return  # the parent died before the kernel was told to kill this process with it
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(logs)]
+    root.setLevel(settings.log_level)
+
+    def on_written(batches: int) -> None:
+        written.value = batches
+
+    try:
+        archiver, recovered = open_archive(settings, on_written=on_written)
+    except Exception as e:  # noqa: BLE001 - reported to the parent, which stops the crawl
+        logger.exception("the archive could not be opened")
+        replies.send(("failed", repr(e)))
+        return
+    replies.send(("ready", recovered))
+    outcome = _Outcome()
+    while True:
+        try:
+            message = inbox.get(timeout=None if dies_with_parent else _PARENT_CHECK)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return  # orphaned: leave the open file to recovery, as a killed crawler would
+            continue
+        if message == _CLOSE:
+            break
+        if failed.value:
+            continue  # the parent stops the crawl; what is still queued cannot be written
+        try:
+            if message[0] == "exchange":
+                archiver.submit_exchange(message[1])
+            else:
+                archiver.submit_metadata(*message[1:])
+        except ArchiverError:
+            failed.value = 1
+        if archiver.failure is not None:
+            failed.value = 1
+    try:
+        archiver.close()
+    except ArchiverError as e:
+        outcome.error = str(e)
+    outcome.records_written = archiver.records_written
+    if archiver.ingester is not None:
+        outcome.counts = archiver.ingester.counts
+    replies.send(("closed", outcome))
+
+
+def _die_with_parent() -> bool:
+    """Have the kernel kill this process when its parent dies (Linux); whether that worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
