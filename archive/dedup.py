@@ -55,8 +55,10 @@ class DigestIndex:
     Used from the archiver's writer thread only, before each response is written.
     """
 
-    def __init__(self, engine: Engine | None, recent: int = 50_000) -> None:
+    def __init__(self, engine: Engine | None, recent: int = 10_000) -> None:
         self._engine = engine
+        # Covers what the indexer has not stored yet (a few batches of ARCHIVE_INDEX_BATCH behind the
+        # writer), with room to spare; a bigger map only made memory grow with the crawl.
         self._recent: OrderedDict[tuple[str, str], RevisitOf] = OrderedDict()
         self._limit = recent
         self._lock = threading.Lock()

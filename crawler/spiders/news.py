@@ -91,33 +91,14 @@ class NewsSpider(Spider):
         return self._request(url, callback, outlet, DISCOVERY_PRIORITY)
 
     def parse_sitemap(self, response: Response, outlet: str) -> Iterator[Request | Listing]:
-        body = gunzip(response.body) if gzip_magic_number(response) else response.body
-        selector = Selector(text=body.decode("utf-8", "replace"), type="xml")
-        selector.remove_namespaces()
         current = self._outlet(outlet)
-        for loc in selector.xpath("/sitemapindex/sitemap/loc/text()").getall():
-            yield self._request(loc.strip(), self.parse_sitemap, current, DISCOVERY_PRIORITY)
-        entries = []
-        for entry in selector.xpath("/urlset/url"):
-            loc = (entry.xpath("loc/text()").get() or "").strip()
-            if loc:
-                entries.append((loc, _iso_date(entry.xpath("news/publication_date/text()").get())))
+        children, entries = _sitemap(response)
+        for loc in children:
+            yield self._request(loc, self.parse_sitemap, current, DISCOVERY_PRIORITY)
         yield from self._listed(response, current, "sitemap", entries)
 
     def parse_feed(self, response: Response, outlet: str) -> Iterator[Request | Listing]:
-        selector = Selector(text=response.body.decode(_encoding(response), "replace"), type="xml")
-        selector.remove_namespaces()
-        entries = []
-        for item in selector.xpath("//item"):  # RSS 2.0 and 0.9x
-            link = item.xpath("link/text()").get() or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
-            published = item.xpath("pubDate/text()").get() or item.xpath("date/text()").get()
-            entries.append((link, published))
-        for entry in selector.xpath("//entry"):  # Atom
-            link = entry.xpath("link[not(@rel) or @rel='alternate']/@href").get()
-            published = entry.xpath("published/text()").get() or entry.xpath("updated/text()").get()
-            entries.append((link, published))
-        listed = [(response.urljoin(link.strip()), _iso_date(published)) for link, published in entries if link]
-        yield from self._listed(response, self._outlet(outlet), "feed", listed)
+        yield from self._listed(response, self._outlet(outlet), "feed", _feed(response))
 
     def parse_section(self, response: Response, outlet: str) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -213,3 +194,38 @@ def _iso_date(value: str | None) -> str | None:
         return parsedate_to_datetime(value).date().isoformat()
     except (TypeError, ValueError):
         return None
+
+
+# Sitemaps and feeds are read into plain lists by functions, so that their parsed trees (megabytes
+# for a 1,000-entry sitemap) are freed before the callback yields: Scrapy keeps many callbacks'
+# generators suspended at once, and their trees made peak memory grow with the size of sitemaps.
+
+
+def _sitemap(response: Response) -> tuple[list[str], list[tuple[str, str | None]]]:
+    """A sitemap's child sitemaps (of an index) and its entries with their news publication dates."""
+    body = gunzip(response.body) if gzip_magic_number(response) else response.body
+    selector = Selector(text=body.decode("utf-8", "replace"), type="xml")
+    selector.remove_namespaces()
+    children = [loc.strip() for loc in selector.xpath("/sitemapindex/sitemap/loc/text()").getall()]
+    entries = []
+    for entry in selector.xpath("/urlset/url"):
+        loc = (entry.xpath("loc/text()").get() or "").strip()
+        if loc:
+            entries.append((loc, _iso_date(entry.xpath("news/publication_date/text()").get())))
+    return children, entries
+
+
+def _feed(response: Response) -> list[tuple[str, str | None]]:
+    """An RSS or Atom feed's entries (absolute links) with their publication dates."""
+    selector = Selector(text=response.body.decode(_encoding(response), "replace"), type="xml")
+    selector.remove_namespaces()
+    entries = []
+    for item in selector.xpath("//item"):  # RSS 2.0 and 0.9x
+        link = item.xpath("link/text()").get() or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
+        published = item.xpath("pubDate/text()").get() or item.xpath("date/text()").get()
+        entries.append((link, published))
+    for entry in selector.xpath("//entry"):  # Atom
+        link = entry.xpath("link[not(@rel) or @rel='alternate']/@href").get()
+        published = entry.xpath("published/text()").get() or entry.xpath("updated/text()").get()
+        entries.append((link, published))
+    return [(response.urljoin(link.strip()), _iso_date(published)) for link, published in entries if link]

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
@@ -18,7 +19,7 @@ from archive.index import IndexStore
 from archive.ingest import OUTLETS_FIELD, Ingester
 from archive.warc import WarcWriter, iter_records
 from archive.warc.records import exchange_records
-from archive.warc.recovery import recover, recover_file, whole_records_end
+from archive.warc.recovery import process_alive, recover, recover_file, whole_records_end
 from archive.warc.writer import OPEN_SUFFIX, STAMP_FORMAT, file_host
 from tests.archive.warc.test_writer import exchange, warcio_check
 
@@ -136,6 +137,21 @@ def test_a_file_named_for_a_running_process_is_left_alone_unless_the_pid_was_reu
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_file_named_for_a_killed_but_unreaped_process_is_recovered(complete_warc: Path, tmp_path: Path) -> None:
+    # a crawler's archiver killed with it stays a zombie until something reaps it: it writes nothing
+    writer = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{writer.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not process_alive(writer.pid) and process_alive(os.getpid())
+        result = recover_file(open_copy(complete_warc, tmp_path, 5000, pid=writer.pid))
+        assert result is not None and result.records > 0
+    finally:
+        writer.wait()
 
 
 def test_recovery_indexes_what_the_database_and_cdxj_had_not_heard_of(complete_warc: Path, tmp_path: Path) -> None:
