@@ -134,7 +134,9 @@ class WarcWriter:
         stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)[:17]
         self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{os.getpid()}~{file_host()}.warc.gz"
         self._file = open(self.directory / (self._name + OPEN_SUFFIX), "xb")
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Blocking: another crawler starting on the same folder may be looking at this new file in
+        # its recovery pass (it locks each .open file for a moment, finds our pid alive, lets go).
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
         return self._write_one(self._file, self._writer.create_warcinfo_record(self._name, self.info))
 
     def _write_one(self, out: BinaryIO, record: ArcWarcRecord) -> ArchivedRecord:

@@ -1,9 +1,14 @@
+import fcntl
 import gzip
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.warc import HttpExchange, WarcWriter, iter_records, read_record
@@ -125,6 +130,35 @@ def test_open_suffix_while_writing_and_rotation_by_size(tmp_path: Path) -> None:
             types = [r.rec_type for r in ArchiveIterator(f)]
         assert types.count("request") == types.count("response")
     assert responses == 6
+
+
+def test_a_new_file_briefly_locked_by_another_crawlers_recovery_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # another crawler starting on the same folder locks each .open file for a moment in its
+    # recovery pass; here it gets in between our creating the file and locking it
+    released = []
+
+    def created_then_locked_elsewhere(path: Path, mode: str) -> BinaryIO:
+        created = open(path, mode)  # noqa: SIM115 - the writer owns and closes it
+        other = open(path, "rb")  # noqa: SIM115 - closed by the thread below
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+        def let_go() -> None:
+            time.sleep(0.2)
+            released.append(time.monotonic())
+            other.close()
+
+        threading.Thread(target=let_go).start()
+        return created
+
+    monkeypatch.setattr("archive.warc.writer.open", created_then_locked_elsewhere, raising=False)
+    writer = WarcWriter(tmp_path, info={"software": "test"})
+    writer.write(exchange_records(exchange(), writer.builder))
+    assert released and time.monotonic() >= released[0]  # it waited for the lock instead of failing
+    writer.close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    warcio_check(path)
 
 
 def test_iter_records_gives_the_offsets_the_writer_reported(tmp_path: Path) -> None:
