@@ -248,7 +248,7 @@ class WarcRecorder:
         if self.archiver is None:
             return
         archiver, self.archiver = self.archiver, None
-        # joining the writer threads waits for the queue to drain: not on the reactor's thread
+        # waiting for the archiver process to drain its queue and close: not on the reactor's thread
         await maybe_deferred_to_future(deferToThread(archiver.close))
         stats = self.crawler.stats
         stats.set_value("archive/records_written", archiver.records_written)
