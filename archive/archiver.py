@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 _STOP = object()
 #: Revisit record ids remembered for ``unless_revisit``: far more than can be in flight.
 RECENT_REVISITS = 100_000
+#: Submissions written as one group, and records indexed per database transaction.
+DEFAULT_BATCH_SIZE = 200
 
 
 class ArchiverError(RuntimeError):
@@ -53,7 +55,7 @@ class Archiver:
         self,
         writer: WarcWriter,
         ingester: Ingester | None,
-        batch_size: int = 200,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         fsync: bool = False,
         index: IndexStore | None = None,
         dedup: DigestIndex | None = None,

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from archive.archiver import Archiver, ArchiverError
+from archive.archiver import DEFAULT_BATCH_SIZE, Archiver, ArchiverError
 from archive.config import ArchivePaths
 from archive.db.session import open_database, session_factory
 from archive.dedup import DigestIndex
@@ -46,7 +46,7 @@ from archive.index import IndexStore
 from archive.ingest import IngestCounts, Ingester
 from archive.warc.records import HttpExchange
 from archive.warc.recovery import Recovered, recover
-from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, WarcWriter
+from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, DEFAULT_PREFIX, WarcWriter
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ _CLOSE = ("close",)
 _PR_SET_PDEATHSIG = 1
 #: How often a child without PR_SET_PDEATHSIG checks that its parent is alive, in seconds.
 _PARENT_CHECK = 1.0
+#: Whether each group of records is forced to disk before the database hears of it.
+DEFAULT_FSYNC = True
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,11 @@ class ArchiveSettings:
 
     paths: ArchivePaths
     info: dict[str, str]  # the warcinfo record's fields
-    prefix: str = "newsarchive"
+    prefix: str = DEFAULT_PREFIX
     max_size: int = DEFAULT_MAX_SIZE
     compression: int = DEFAULT_COMPRESSION
-    batch_size: int = 200
-    fsync: bool = True
+    batch_size: int = DEFAULT_BATCH_SIZE
+    fsync: bool = DEFAULT_FSYNC
     dedup: bool = True
     log_level: int = logging.INFO
 
@@ -140,6 +142,11 @@ class ArchiverProcess:
         self.records_written = 0
         self.counts: IngestCounts | None = None
         self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The archiver process's pid (WARC file names carry it)."""
+        return self._process.pid
 
     @property
     def batches_written(self) -> int:

@@ -65,12 +65,12 @@ from scrapy.utils.misc import load_object
 from twisted.internet.threads import deferToThread
 
 import archive
-from archive.archiver import ArchiverError
-from archive.archiver_process import ArchiverProcess, ArchiveSettings
+from archive.archiver import DEFAULT_BATCH_SIZE, ArchiverError
+from archive.archiver_process import DEFAULT_FSYNC, ArchiverProcess, ArchiveSettings
 from archive.config import ArchivePaths
 from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, LISTING_KIND, OUTLETS_FIELD
 from archive.warc.records import HttpExchange, new_record_id
-from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE
+from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, DEFAULT_PREFIX
 from crawler.handlers import RAW_HEAD_META, RawHeadHTTPDownloadHandler
 from crawler.items import ArticlePage, FetchFailure, Listing
 
@@ -81,8 +81,6 @@ PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 
 #: Default of ARCHIVE_MAX_BODY_SIZE.
 DEFAULT_MAX_BODY_SIZE = 100_000_000
-#: Default of ARCHIVE_WARC_FSYNC.
-DEFAULT_FSYNC = True
 
 BODY_NOTE = (
     "Response bodies are stored as received, before content decoding (a gzip body stays gzip), "
@@ -154,16 +152,22 @@ class WarcRecorder:
             ArchiveSettings(
                 paths=self.paths,
                 info=self._warcinfo(spider),
-                prefix=settings.get("ARCHIVE_WARC_PREFIX", "newsarchive"),
+                prefix=settings.get("ARCHIVE_WARC_PREFIX", DEFAULT_PREFIX),
                 max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
                 compression=settings.getint("ARCHIVE_WARC_COMPRESSION", DEFAULT_COMPRESSION),
-                batch_size=settings.getint("ARCHIVE_INDEX_BATCH", 200),
+                batch_size=settings.getint("ARCHIVE_INDEX_BATCH", DEFAULT_BATCH_SIZE),
                 fsync=settings.getbool("ARCHIVE_WARC_FSYNC", DEFAULT_FSYNC),
                 dedup=settings.getbool("ARCHIVE_DEDUP_ENABLED", True),
                 log_level=logging.getLogger("archive").getEffectiveLevel(),
             )
         )
-        recovered = await maybe_deferred_to_future(deferToThread(archiver.wait_ready))
+        try:
+            recovered = await maybe_deferred_to_future(deferToThread(archiver.wait_ready))
+        except ArchiverError as e:
+            # nothing fetched could be archived: stop before the first request, not after many
+            logger.critical("%s; stopping the crawl before it fetches anything", e)
+            self._stop_crawl()
+            return
         self.archiver = archiver
         for result in recovered:
             self.crawler.stats.inc_value("archive/recovered_files")
@@ -264,8 +268,12 @@ class WarcRecorder:
             submit(self.archiver)
         except ArchiverError:
             logger.critical("the archive cannot be written; stopping the crawl", exc_info=True)
-            if self.crawler.engine is not None:
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_error"))
+            self._stop_crawl()
+
+    def _stop_crawl(self) -> None:
+        """Close the spider with ``archive_error`` (``scrapy crawl`` then exits with 1)."""
+        if self.crawler.engine is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_error"))
 
     def _warcinfo(self, spider: Spider) -> dict[str, str]:
         settings = self.crawler.settings

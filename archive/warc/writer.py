@@ -37,6 +37,7 @@ from warcio.warcwriter import WARCWriter
 from archive.warc.records import WARC_VERSION, ArchivedRecord, RecordLocation, describe_record
 
 OPEN_SUFFIX = ".open"
+DEFAULT_PREFIX = "newsarchive"
 DEFAULT_MAX_SIZE = 1_000_000_000
 DEFAULT_COMPRESSION = 6
 #: File name timestamps: UTC, to the millisecond (the first 17 digits).
@@ -66,7 +67,7 @@ class WarcWriter:
         self,
         directory: str | os.PathLike[str],
         info: dict[str, str],
-        prefix: str = "newsarchive",
+        prefix: str = DEFAULT_PREFIX,
         max_size: int = DEFAULT_MAX_SIZE,
         on_close: Callable[[Path], None] | None = None,
         compression: int = DEFAULT_COMPRESSION,

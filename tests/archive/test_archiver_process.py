@@ -106,7 +106,7 @@ def test_the_child_ignores_interrupts_and_dies_with_its_parent(tmp_path: Path) -
         archiver.submit_exchange(page("http://www.example.com/a"))
         while archiver.batches_written < 1:
             time.sleep(0.01)
-        print(archiver._process.pid, flush=True)
+        print(archiver.pid, flush=True)
         time.sleep(60)
         """
     )

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from scrapy import Request
 from scrapy.http import Headers
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from archive.db import Capture, open_database, session_factory
 from crawler.recorder import _header_lines, _request_headers
@@ -44,3 +44,20 @@ def test_direct_crawl_records_the_server_ip(tmp_path: Path) -> None:
         assert {c.url.url for c in captures} == {f"http://127.0.0.1:{port}/robots.txt", f"http://127.0.0.1:{port}/"}
         assert {c.ip_address for c in captures} == {"127.0.0.1"}
     engine.dispose()
+
+
+def test_an_archive_that_cannot_be_opened_stops_the_crawl_before_any_fetch(
+    fixture_web: FixtureWeb, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    engine = open_database(f"sqlite:///{data / 'archive.db'}")
+    with engine.begin() as connection:  # a database made by a newer newsarchive
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    run = run_crawl(fixture_web, data)
+    assert run.returncode == 1, run.log[-3000:]
+    assert "revision 9999, newer than this newsarchive knows" in run.log
+    assert "stopping the crawl before it fetches anything" in run.log
+    assert "'finish_reason': 'archive_error'" in run.log
+    assert run.served == []  # not one page fetched that could not have been archived
+    assert not list((data / "warcs").glob("*"))
