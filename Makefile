@@ -41,7 +41,7 @@ demo: $(STAMP)
 	  -s DOWNLOAD_TIMEOUT=4 -s RETRY_TIMES=0 -s ARCHIVE_CONTACT_URL=http://localhost/demo -s LOG_LEVEL=WARNING
 	$(BIN)/newsarchive --data $(DEMO_DATA) summary
 
-# Debian's chromium and its driver for the browser tests (tests/web/test_browser.py), as root or through sudo.
+# Debian's chromium and its driver for the browser tests (tests/archive/web/test_browser.py), as root or through sudo.
 browser:
 	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }

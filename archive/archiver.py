@@ -22,16 +22,17 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from warcio.recordloader import ArcWarcRecord
 
+from archive.db.ingester import Ingester
 from archive.dedup import DigestIndex
+from archive.errors import NewsArchiveError
 from archive.index import IndexStore, cdxj_line
-from archive.ingest import Ingester
 from archive.warc.records import ArchivedRecord, HttpExchange, exchange_records, metadata_record
 from archive.warc.writer import WarcWriter
 
@@ -44,7 +45,7 @@ RECENT_REVISITS = 100_000
 DEFAULT_BATCH_SIZE = 200
 
 
-class ArchiverError(RuntimeError):
+class ArchiverError(NewsArchiveError, RuntimeError):
     """The archive can no longer be written; the crawl must stop rather than lose pages."""
 
 
@@ -79,8 +80,8 @@ class Archiver:
         self.batches_submitted = 0
         self.batches_written = 0
         self._on_written = on_written  # told batches_written after each group is on disk
-        self._to_write: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._to_index: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._to_write = _Inbox()
+        self._to_index = _Inbox()
         self._threads = [
             threading.Thread(target=self._guard, args=(self._write_loop,), name="warc-writer", daemon=True),
             threading.Thread(target=self._guard, args=(self._index_loop,), name="db-indexer", daemon=True),
@@ -125,7 +126,7 @@ class Archiver:
 
     def close(self) -> None:
         """Write and index everything queued, close the WARC file, and report any failure."""
-        self._to_write.put(_STOP)
+        self._to_write.close()
         for thread in self._threads:
             thread.join()
         self.writer.close()
@@ -144,27 +145,18 @@ class Archiver:
         except BaseException as e:  # noqa: BLE001 - reported through close() and submit
             logger.exception("archiver thread %s failed", threading.current_thread().name)
             self.failure = e
-            self._to_index.put(_STOP)
+            self._to_index.close()
 
     def _write_loop(self) -> None:
-        stopping = False
-        while not stopping:
+        while not self._to_write.closed:
             written: list[ArchivedRecord] = []
             builds = 0
-            build = self._to_write.get()
-            while build is not _STOP:
+            for build in self._to_write.group(self.batch_size):
                 records = self.writer.write(build())
                 # gathered before the next write, which may close this file and index it
                 self._gather_index_lines(records)
                 written += records
                 builds += 1
-                if builds >= self.batch_size:
-                    break
-                try:
-                    build = self._to_write.get_nowait()
-                except queue.Empty:
-                    break
-            stopping = build is _STOP
             if self.fsync:
                 self.writer.sync()
             self.records_written += len(written)
@@ -174,7 +166,7 @@ class Archiver:
             for record in written:
                 if record.rec_type != "request":
                     self._to_index.put(record)
-        self._to_index.put(_STOP)
+        self._to_index.close()
 
     def _gather_index_lines(self, records: list[ArchivedRecord]) -> None:
         if self.index is None:
@@ -188,18 +180,38 @@ class Archiver:
         self.index.write(path.name, self._index_lines.pop(path.name, []))
 
     def _index_loop(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[ArchivedRecord] = []
-            item = self._to_index.get()
-            while item is not _STOP:
-                batch.append(item)
-                if len(batch) >= self.batch_size:
-                    break
-                try:
-                    item = self._to_index.get_nowait()
-                except queue.Empty:
-                    break
-            stopping = item is _STOP
+        while not self._to_index.closed:
+            batch = list(self._to_index.group(self.batch_size))
             if batch and self.ingester is not None:
                 self.ingester.ingest(batch)
+
+
+class _Inbox:
+    """A queue between two threads, read in groups: whatever is waiting is handled together
+    (one write and fsync, one database transaction), so a busy crawl pays for fewer of them."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.closed = False  # set by the reader once it has met the end
+
+    def put(self, item: Any) -> None:
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """Nothing more will be put: the reader ends after what is queued."""
+        self._queue.put(_STOP)
+
+    def group(self, limit: int) -> Iterator[Any]:
+        """The next item (waiting for it), then those already queued behind it, up to ``limit``."""
+        item = self._queue.get()
+        taken = 0
+        while item is not _STOP:
+            yield item
+            taken += 1
+            if taken >= limit:
+                return
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+        self.closed = True

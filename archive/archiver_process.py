@@ -38,15 +38,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from archive.archiver import DEFAULT_BATCH_SIZE, Archiver, ArchiverError
-from archive.config import ArchivePaths
-from archive.db.session import open_database, session_factory
-from archive.dedup import DigestIndex
-from archive.index import IndexStore
-from archive.ingest import IngestCounts, Ingester
+from archive.archiver import ArchiverError
+from archive.db.ingester import IngestCounts
+from archive.opening import ArchiveSettings, open_archive
 from archive.warc.records import HttpExchange
-from archive.warc.recovery import Recovered, recover
-from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, DEFAULT_PREFIX, WarcWriter
+from archive.warc.recovery import Recovered
 
 logger = logging.getLogger(__name__)
 
@@ -54,23 +50,6 @@ _CLOSE = ("close",)
 _PR_SET_PDEATHSIG = 1
 #: How often a child without PR_SET_PDEATHSIG checks that its parent is alive, in seconds.
 _PARENT_CHECK = 1.0
-#: Whether each group of records is forced to disk before the database hears of it.
-DEFAULT_FSYNC = True
-
-
-@dataclass(frozen=True)
-class ArchiveSettings:
-    """Everything the archiver process needs to open an archive (picklable, for the child)."""
-
-    paths: ArchivePaths
-    info: dict[str, str]  # the warcinfo record's fields
-    prefix: str = DEFAULT_PREFIX
-    max_size: int = DEFAULT_MAX_SIZE
-    compression: int = DEFAULT_COMPRESSION
-    batch_size: int = DEFAULT_BATCH_SIZE
-    fsync: bool = DEFAULT_FSYNC
-    dedup: bool = True
-    log_level: int = logging.INFO
 
 
 @dataclass
@@ -80,37 +59,6 @@ class _Outcome:
     records_written: int = 0
     counts: IngestCounts = field(default_factory=IngestCounts)
     error: str | None = None
-
-
-def open_archive(settings: ArchiveSettings, **archiver_options: Any) -> tuple[Archiver, list[Recovered]]:
-    """Open the database (migrating it), recover abandoned files, and start an archiver."""
-    engine = open_database(settings.paths.database_url)
-    ingester = Ingester(session_factory(engine))
-    index = IndexStore(settings.paths.index_dir)
-    recovered = recover(settings.paths.warc_dir, ingester, index)
-    writer = WarcWriter(
-        settings.paths.warc_dir,
-        info=settings.info,
-        prefix=settings.prefix,
-        max_size=settings.max_size,
-        compression=settings.compression,
-    )
-    archiver = Archiver(
-        writer,
-        ingester,
-        settings.batch_size,
-        fsync=settings.fsync,
-        index=index,
-        dedup=DigestIndex(engine) if settings.dedup else None,
-        **archiver_options,
-    )
-    logger.info(
-        "archiving to %s (database %s) in process %d",
-        settings.paths.warc_dir,
-        engine.url.render_as_string(),
-        os.getpid(),
-    )
-    return archiver, recovered
 
 
 class ArchiverProcess:

@@ -13,8 +13,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from archive.errors import NewsArchiveError
 
-class ConfigFileError(ValueError):
+
+class ConfigFileError(NewsArchiveError, ValueError):
     """A configuration file that cannot be used, with the file and field at fault."""
 
     #: What the file is called in messages ("seed file", "jobs file"...).

@@ -1,7 +1,8 @@
 """Article extraction: body text and metadata from an archived HTML page.
 
-Shared by the crawler's pipeline and by re-extraction from WARC files, so a
-page extracted live and one re-read from the archive give the same record.
+Shared by the crawler's pipeline and by replay (the text of a capture read
+back from its WARC file, :func:`archive.replay.page_text`), so a page
+extracted live and one read back from the archive give the same text.
 The extraction result always names the extractor and its version, because
 researchers comparing versions of an article must know whether a change is
 the outlet's or the extractor's.
@@ -45,11 +46,6 @@ class Extraction:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Extraction:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
 
 
 def extract_article(

@@ -2,10 +2,12 @@
 
 Many ``scrapy crawl news`` workers on several machines share one crawl
 through Redis (scrapy-redis, see ``crawler/distributed/``). This module is
-the part both sides agree on, without Scrapy: the key names, the seed
-messages that ``newsarchive seeds push`` writes and the workers read, the
-outlet definitions every worker needs, and the status ``newsarchive seeds
-status`` shows.
+the part both sides agree on, without Scrapy: the key names
+(:class:`FrontierKeys`, the only place they are spelled), the seed messages
+that ``newsarchive seeds push`` writes and the workers read (one per seed
+URL of an outlet, :meth:`archive.seeds.Outlet.seeds`), the outlet
+definitions every worker needs, and the status ``newsarchive seeds status``
+shows.
 
 All keys of one crawl start with its prefix (``DISTRIBUTED_KEY_PREFIX``,
 default ``newsarchive``), so several crawls, or test runs, share one Redis
@@ -14,7 +16,7 @@ server without meeting::
     <prefix>:requests                  sorted set: the scheduler queue (scrapy-redis)
     <prefix>:dupefilter                set: request fingerprints (scrapy-redis)
     <prefix>:bloom, <prefix>:bloom:params  the Bloom filter dupefilter, when chosen
-    <prefix>:start_urls                list: seed messages, JSON (scrapy-redis start URLs)
+    <prefix>:start_urls                list: seed messages, JSON {"outlet", "kind", "url"} (scrapy-redis start URLs)
     <prefix>:outlets                   hash: outlet name -> definition, JSON
     <prefix>:crawl                     hash: seed file, push time
     <prefix>:stats                     hash: crawl-wide counters (requeued requests)
@@ -37,7 +39,6 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,13 +46,13 @@ from typing import Any
 
 import redis
 
+from archive.errors import NewsArchiveError
 from archive.seeds import Outlet, SeedList
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",
     "KEY_PREFIX_ENV",
     "REDIS_URL_ENV",
-    "SEED_KINDS",
     "CrawlStatus",
     "FrontierError",
     "FrontierKeys",
@@ -62,20 +63,18 @@ __all__ = [
     "outlet_from_record",
     "outlet_record",
     "push_seeds",
+    "read_seed_message",
     "reset_crawl",
-    "seed_messages",
 ]
 
 REDIS_URL_ENV = "NEWSARCHIVE_REDIS_URL"
 KEY_PREFIX_ENV = "NEWSARCHIVE_KEY_PREFIX"
 DEFAULT_KEY_PREFIX = "newsarchive"
-#: How a seed URL is read: the spider's callback for each kind, in the order they are queued.
-SEED_KINDS = ("sitemap", "feed", "section")
 
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-class FrontierError(RuntimeError):
+class FrontierError(NewsArchiveError, RuntimeError):
     """The shared crawl cannot be used as asked (no seeds pushed, workers still running)."""
 
 
@@ -164,6 +163,11 @@ class FrontierKeys:
     def host_pause(self, slot: str) -> str:
         return self._key("host", slot, "pause")
 
+    def host_leases_affixes(self) -> tuple[str, str]:
+        """What :meth:`host_leases` puts before and after the slot, for Lua scripts that name the key per slot."""
+        head, tail = self.host_leases("\n").split("\n")
+        return head, tail
+
     @property
     def pattern(self) -> str:
         """A SCAN pattern matching every key of the crawl."""
@@ -198,11 +202,13 @@ def outlet_from_record(data: dict[str, Any]) -> Outlet:
     )
 
 
-def seed_messages(outlet: Outlet) -> Iterator[dict[str, str]]:
-    """The seed messages of one outlet: ``{"outlet", "kind", "url"}``, discovery documents first."""
-    for kind, urls in zip(SEED_KINDS, (outlet.sitemaps, outlet.feeds, outlet.start_urls), strict=True):
-        for url in urls:
-            yield {"outlet": outlet.name, "kind": kind, "url": url}
+def read_seed_message(data: bytes | str) -> tuple[str, str, str]:
+    """The outlet name, kind and URL of a seed message :func:`push_seeds` wrote; ValueError if it is not one."""
+    try:
+        message = json.loads(data)
+        return message["outlet"], message["kind"], message["url"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"not a seed message: {data!r}") from e
 
 
 def push_seeds(client: redis.Redis, keys: FrontierKeys, seed_list: SeedList, force: bool = False) -> int:
@@ -222,7 +228,11 @@ def push_seeds(client: redis.Redis, keys: FrontierKeys, seed_list: SeedList, for
             f"crawl {keys.prefix!r} has {len(alive)} live worker(s), which do not know the new or changed "
             f"outlet(s) {', '.join(map(repr, changed))}: stop them first, or force and restart them"
         )
-    messages = [json.dumps(m) for outlet in seed_list.outlets for m in seed_messages(outlet)]
+    messages = [
+        json.dumps({"outlet": outlet.name, "kind": kind, "url": url})
+        for outlet in seed_list.outlets
+        for kind, url in outlet.seeds()
+    ]
     with client.pipeline(transaction=True) as pipe:
         pipe.hset(keys.outlets, mapping=records)
         pipe.hset(

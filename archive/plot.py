@@ -6,57 +6,27 @@ version. Above, the running count of articles per outlet. Drawn with
 matplotlib's object API (no pyplot, so no global backend state), to PNG or
 SVG by the file's suffix; SVG keeps text as text, so outlet names and
 headlines stay searchable.
+
+The lines come from :func:`archive.queries.timeline_data`; this module only
+draws, so that nothing but ``newsarchive plot`` loads matplotlib.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import matplotlib
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from archive.db.models import Article, ArticleVersion, Outlet, Story, StoryArticle
+from archive.queries import ArticleLine
 
-__all__ = ["FORMATS", "ArticleLine", "plot_coverage", "timeline_data"]
+__all__ = ["FORMATS", "plot_coverage"]
 
 FORMATS = (".png", ".svg")
-NO_OUTLET = "(no outlet)"
-
-
-@dataclass
-class ArticleLine:
-    outlet: str
-    first_seen: datetime
-    last_seen: datetime
-    changes: list[datetime] = field(default_factory=list)  # first sighting of each later version
-
-
-def timeline_data(session: Session, story: Story | None = None) -> list[ArticleLine]:
-    """The articles of a story (or all of them), each with the times its versions appeared."""
-    query = (
-        select(Article.id, Outlet.name, ArticleVersion.first_seen_at, ArticleVersion.last_seen_at)
-        .join(ArticleVersion, ArticleVersion.article_id == Article.id)
-        .outerjoin(Outlet, Outlet.id == Article.outlet_id)
-        .order_by(Article.id, ArticleVersion.first_seen_at, ArticleVersion.id)
-    )
-    if story is not None:
-        query = query.join(StoryArticle, StoryArticle.article_id == Article.id).where(StoryArticle.story_id == story.id)
-    lines: dict[int, ArticleLine] = {}
-    for article_id, outlet, first_seen, last_seen in session.execute(query):
-        line = lines.get(article_id)
-        if line is None:
-            lines[article_id] = ArticleLine(outlet or NO_OUTLET, first_seen, last_seen)
-        else:
-            line.changes.append(first_seen)
-            line.last_seen = max(line.last_seen, last_seen)
-    return sorted(lines.values(), key=lambda a: (a.outlet, a.first_seen))
 
 
 def plot_coverage(lines: list[ArticleLine], path: str | os.PathLike[str], title: str) -> Path:

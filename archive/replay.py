@@ -21,6 +21,7 @@ from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
 
+from archive.errors import NewsArchiveError
 from archive.extract import extract_article
 from archive.index import CdxjEntry, IndexStore
 from archive.warc.reader import read_record
@@ -42,7 +43,7 @@ __all__ = [
 REVISIT_MIME = "warc/revisit"
 
 
-class UnsafePath(ValueError):
+class UnsafePath(NewsArchiveError, ValueError):
     """A file name that would lead outside the archive's folders."""
 
 

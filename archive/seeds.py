@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from urllib.parse import urlsplit
 from archive.configfile import ConfigFileError, read_toml
 
 _LIST_FIELDS = ("start_urls", "feeds", "sitemaps")
+#: How a seed URL is read (sitemap, feed, or section page), in the order an outlet's seeds are queued.
+SEED_KINDS = ("sitemap", "feed", "section")
 _KNOWN_FIELDS = {
     "name",
     "homepage",
@@ -71,6 +74,12 @@ class Outlet:
     def is_section(self, url: str) -> bool:
         return self.owns(url) and any(p.search(url) for p in self.follow_patterns)
 
+    def seeds(self) -> Iterator[tuple[str, str]]:
+        """The outlet's seed URLs as (kind, URL), discovery documents first (see ``SEED_KINDS``)."""
+        for kind, urls in zip(SEED_KINDS, (self.sitemaps, self.feeds, self.start_urls), strict=True):
+            for url in urls:
+                yield kind, url
+
     def describe(self) -> dict[str, Any]:
         """The outlet as plain data, as the archive records it in each WARC's warcinfo."""
         return {
@@ -86,9 +95,6 @@ class SeedList:
 
     path: Path
     outlets: tuple[Outlet, ...]
-
-    def outlet_for(self, url: str) -> Outlet | None:
-        return next((o for o in self.outlets if o.owns(url)), None)
 
     @property
     def allowed_domains(self) -> list[str]:

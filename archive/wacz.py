@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import archive
+from archive.format import ArticleRecord, parse_metadata
 from archive.index import IndexStore
-from archive.ingest import ARTICLE_KIND
+from archive.warc.files import closed_warcs, parse_name
 from archive.warc.reader import iter_records
 from archive.warc.records import ArchivedRecord
-from archive.warc.writer import STAMP_FORMAT
 
 __all__ = ["WACZ_VERSION", "WaczSummary", "write_wacz"]
 
@@ -80,7 +80,7 @@ def write_wacz(
     ``with_text`` puts each article's text in pages.jsonl, for full-text search in replay tools.
     """
     output = Path(output)
-    warcs = [path for path in sorted(Path(warc_dir).glob("*.warc.gz")) if _open_during(path, start, end)]
+    warcs = [path for path in closed_warcs(warc_dir) if _open_during(path, start, end)]
     for path in warcs:
         if not index.index_path(path.name).exists():
             index.index_warc(path)
@@ -113,11 +113,8 @@ def write_wacz(
 def _open_during(path: Path, start: datetime | None, end: datetime | None) -> bool:
     """Whether a WARC file was being written at some time in [start, end]: from its name's
     timestamp (created) to its modification time (last written)."""
-    stamp = path.name.split("-")[-3] if path.name.count("-") >= 3 else ""
-    try:
-        created = datetime.strptime(stamp + "000", STAMP_FORMAT).replace(tzinfo=timezone.utc)
-    except ValueError:  # not named by this project's writer: decide by modification time alone
-        created = None
+    name = parse_name(path.name)
+    created = name.created if name else None  # not named by this project's writer: by modification time alone
     modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     return (end is None or created is None or created <= end) and (start is None or modified >= start)
 
@@ -236,24 +233,19 @@ def _pages(warcs: list[Path], with_text: bool) -> Iterator[dict[str, Any]]:
                 captured[record.record_id] = record.date
                 if len(captured) > RECENT_RESPONSES:
                     captured.popitem(last=False)
-            elif _is_article(record):
-                yield _page(record, captured.get(record.refers_to or "", record.date), with_text)
+            elif record.rec_type == "metadata" and isinstance(article := parse_metadata(record.data), ArticleRecord):
+                yield _page(record, article, captured.get(record.refers_to or "", record.date), with_text)
 
 
-def _is_article(record: ArchivedRecord) -> bool:
-    return record.rec_type == "metadata" and (record.data or {}).get("newsarchive") == ARTICLE_KIND
-
-
-def _page(record: ArchivedRecord, captured: datetime, with_text: bool) -> dict[str, Any]:
-    data = record.data or {}
+def _page(record: ArchivedRecord, article: ArticleRecord, captured: datetime, with_text: bool) -> dict[str, Any]:
     page: dict[str, Any] = {
         "id": record.record_id.removeprefix("<urn:uuid:").removesuffix(">"),
         "url": record.target_uri,
         "ts": _iso(captured),
-        "title": data.get("title") or record.target_uri,
+        "title": article.extraction.title or record.target_uri,
     }
-    if with_text and data.get("text"):
-        page["text"] = data["text"]
+    if with_text and article.extraction.text:
+        page["text"] = article.extraction.text
     return page
 
 

@@ -5,7 +5,7 @@ the fly (nothing is held in memory): article pages with their ``article/1``
 extraction records (each article fetched about three times, its text
 changed on one recrawl in ten), section pages, 404s, redirects from short
 links, and feeds listing the latest articles. They go through
-:class:`archive.ingest.Ingester` in batches of 500, as ``newsarchive
+:class:`archive.db.ingester.Ingester` in batches of 500, as ``newsarchive
 reindex`` sends them; WARC reading is left out, so what is measured is the
 database side. Then every capture is exported to Parquet through the
 streaming exporter.
@@ -30,13 +30,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from archive.db.ingester import Ingester
+from archive.db.maintenance import refresh_statistics
 from archive.db.session import open_database, session_factory
-from archive.ingest import ARTICLE_KIND, LISTING_KIND, OUTLETS_FIELD, Ingester, refresh_statistics
+from archive.extract import Extraction
+from archive.format import OUTLETS_FIELD, article_payload, listing_payload, outlets_field
 from archive.queries import captures_query, stream
 from archive.warc.records import ArchivedRecord, RecordLocation
 
@@ -72,7 +74,7 @@ def records(captures: int, seed: int = 2019) -> Iterator[ArchivedRecord]:
             **fields,  # type: ignore[arg-type]
         )
 
-    yield record("warcinfo", "", START, data={OUTLETS_FIELD: json.dumps(outlets)})
+    yield record("warcinfo", "", START, data={OUTLETS_FIELD: outlets_field(outlets)})
     articles = max(1, captures // 4)  # so that each article is captured about three times
     edits: dict[int, int] = {}
     recent: list[str] = []
@@ -84,13 +86,13 @@ def records(captures: int, seed: int = 2019) -> Iterator[ArchivedRecord]:
         if n % 100 == 99:  # a feed listing the latest articles
             feed = record("response", f"{host}/feed.xml", when, status=200, content_type="application/rss+xml")
             yield feed
-            entries = [{"url": url, "published": when.date().isoformat()} for url in recent[-20:]]
+            entries = [(url, when.date().isoformat()) for url in recent[-20:]]
             yield record(
                 "metadata",
                 f"{host}/feed.xml",
                 when,
                 refers_to=feed.record_id,
-                data={"newsarchive": LISTING_KIND, "source": "feed", "entries": entries},
+                data=listing_payload(f"Outlet {outlet}", "feed", entries),
             )
         elif kind < 0.10:  # a short link redirecting to an article
             index = rng.randrange(articles)
@@ -117,16 +119,18 @@ def records(captures: int, seed: int = 2019) -> Iterator[ArchivedRecord]:
                 url,
                 when,
                 refers_to=page.record_id,
-                data={
-                    "newsarchive": ARTICLE_KIND,
-                    "title": f"Story number {index}",
-                    "author": "A. Reporter",
-                    "published": when.date().isoformat(),
-                    "canonical_url": url,
-                    "text": body,
-                    "extractor": "trafilatura",
-                    "extractor_version": "2.3.0",
-                },
+                data=article_payload(
+                    f"Outlet {index % OUTLETS}",
+                    Extraction(
+                        text=body,
+                        title=f"Story number {index}",
+                        author="A. Reporter",
+                        published=when.date().isoformat(),
+                        canonical_url=url,
+                        extractor="trafilatura",
+                        extractor_version="2.3.0",
+                    ),
+                ),
             )
             recent.append(url)
 
@@ -147,12 +151,14 @@ def peak_rss() -> int:
 def ingest_stage(database_url: str, captures: int) -> dict[str, float]:
     engine = open_database(database_url)
     ingester = Ingester(session_factory(engine))
-    stream_of = records(captures)
     count = 0
+
+    def indexed(batch: int) -> None:
+        nonlocal count
+        count += batch
+
     started = time.perf_counter()
-    while batch := list(islice(stream_of, BATCH)):
-        ingester.ingest(batch)
-        count += len(batch)
+    ingester.ingest_all(records(captures), BATCH, indexed)
     with session_factory(engine).begin() as session:
         refresh_statistics(session)  # as `newsarchive reindex` does at the end
     seconds = time.perf_counter() - started

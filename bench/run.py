@@ -7,6 +7,9 @@
 Each run measures our side and its baselines one after the other; a benchmark's
 figures are medians over the runs and its ratio is the median of the per-run
 ratios. Peak memory is the largest summed RSS of a side's process tree.
+
+It is long because it is the suite's one table: every benchmark's runner is
+here beside its baselines', so what is compared with what is read in one place.
 """
 
 from __future__ import annotations

@@ -26,6 +26,11 @@ by its Host header.
     python -m bench.synthweb seeds --outlets 10 --articles 500   # the crawler's seed list
     python -m bench.synthweb urls --outlets 10 --articles 500    # every URL the spider fetches
     python -m bench.synthweb measure --outlets 10 --articles 500 # the server's own throughput
+
+It is one long module on purpose: the benchmarks start it as one program,
+and the page generator, the listings and the server all rest on the same
+pure functions of ``(seed, outlet, index)``, which split across modules
+would have to be kept in step.
 """
 
 from __future__ import annotations
@@ -50,14 +55,17 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, formatdate
 from functools import cached_property, lru_cache
 from html import escape
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
-
-from tests.fixtureweb.data import load_seeds
 
 __all__ = ["Page", "SynthServer", "SynthWeb", "measure_server"]
 
 SERVER_NAME = "SynthWeb/1.0"
+#: The labelled seed texts that article pages are made of: ``NAME.txt`` and ``NAME.labels``
+#: (one label per line), the documents the fixture web of the tests was rebuilt from. Read
+#: here as data, so that the benchmarks import nothing from ``tests/``.
+SEED_TEXTS_DIR = Path(__file__).resolve().parents[1] / "tests" / "fixtureweb" / "seeds"
 #: The newest article's publication time; article ``i`` is ``i`` hours older.
 NEWEST = datetime(2019, 2, 28, 23, 0, tzinfo=timezone.utc)
 PAGE_MIN = 50_000
@@ -142,11 +150,18 @@ class _Material:
     words: tuple[str, ...]
 
 
+def _labelled_lines() -> Iterator[tuple[str, str]]:
+    """(label, line) for every line of the seed texts, in file-name order."""
+    for labels in sorted(SEED_TEXTS_DIR.glob("*.labels")):
+        lines = labels.with_suffix(".txt").read_text(encoding="utf-8").splitlines()
+        yield from zip(labels.read_text(encoding="utf-8").splitlines(), lines, strict=True)
+
+
 @lru_cache(maxsize=1)
 def _material() -> _Material:
-    seeds = load_seeds()
-    paragraphs = tuple(p for s in seeds for p in s.body_lines)
-    captions = tuple(line for s in seeds for line in s.labelled("boilerplate") if 40 < len(line) < 300)
+    labelled = list(_labelled_lines())
+    paragraphs = tuple(line for label, line in labelled if label == "body")
+    captions = tuple(line for label, line in labelled if label == "boilerplate" and 40 < len(line) < 300)
     words = tuple(
         sorted({w for p in paragraphs for w in re.findall(r"[A-Za-z][a-z]{3,}", p)} - {"that", "this", "with"})
     )

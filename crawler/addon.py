@@ -1,11 +1,14 @@
 """The add-on that turns a Scrapy project into a news archiver.
 
-One switch (``ADDONS = {"crawler.addon.NewsArchive": 0}``) wires the WARC
-recorder, the extraction pipeline and the Retry-After middleware, and sets
-the User-Agent from ``ARCHIVE_CONTACT_URL`` (default: none; set it before
-crawling real sites so their operators can reach you). With a Redis URL
-(``REDIS_URL`` or ``$NEWSARCHIVE_REDIS_URL``) it also makes the crawl one
-worker of a distributed crawl (:mod:`crawler.distributed.addon`).
+One switch (``ADDONS = {"crawler.addon.NewsArchive": 0}``) applies the
+defaults of every newsarchive setting (the table in :mod:`crawler.settings`),
+wires the WARC recorder, the stats file, the extraction pipeline and the
+Retry-After middleware, and sets the User-Agent from ``ARCHIVE_CONTACT_URL``.
+With a Redis URL (``REDIS_URL`` or ``$NEWSARCHIVE_REDIS_URL``) it also makes
+the crawl one worker of a distributed crawl (:mod:`crawler.distributed.addon`;
+the crawl command then builds the distributed spider,
+:mod:`crawler.commands.crawl`). Everything is set at add-on priority, so
+``settings.py`` and ``-s`` still override it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from crawler.extensions.statsfile import StatsFile
 from crawler.middlewares.retryafter import RetryAfterMiddleware
 from crawler.pipelines import ExtractionPipeline
 from crawler.recorder import WarcRecorder
+from crawler.settings import newsarchive_defaults
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +33,14 @@ RETRY_AFTER_PRIORITY = 650  # process_response after cookies (700), before redir
 
 class NewsArchive:
     def update_settings(self, settings: BaseSettings) -> None:
+        settings.setdict(newsarchive_defaults, priority="addon")
         settings.setdefault_in_component_priority_dict("EXTENSIONS", WarcRecorder, 0)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", StatsFile, 0)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ExtractionPipeline, 300)
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, RETRY_AFTER_PRIORITY
         )
-        contact = settings.get("ARCHIVE_CONTACT_URL") or ""
+        contact = settings.get("ARCHIVE_CONTACT_URL")
         agent = f"newsarchive/{archive.__version__} (+{contact})" if contact else f"newsarchive/{archive.__version__}"
         settings.set("USER_AGENT", agent, "addon")
         if not contact:

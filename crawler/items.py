@@ -16,8 +16,7 @@ class ArticlePage:
     outlet: str
     html: str = field(repr=False)  # kept out of log lines
     content_type: str
-    fetched_at: datetime
-    warc_record_id: str
+    fetched_at: datetime  # when the response was received; the extractor refuses later publication dates
     extraction: Extraction | None = None
 
 
@@ -28,7 +27,6 @@ class Listing:
     url: str
     outlet: str
     source: str  # "feed" or "sitemap"
-    warc_record_id: str
     entries: list[tuple[str, str | None]]  # (entry URL, ISO publication date or None)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
@@ -29,8 +28,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 class ExtractionPipeline:
     """Extracts each article page's text and metadata with trafilatura, off the reactor.
 
-    Settings: ``EXTRACTION_WORKERS`` (default: the number of CPUs) worker
-    processes; 0 extracts in a single thread instead (for debugging).
+    ``EXTRACTION_WORKERS`` worker processes extract (one per CPU by default);
+    0 extracts in a single thread instead, for debugging.
 
     A page that is not HTML, or in which trafilatura finds no article, is
     dropped here; it stays archived as a capture without an article.
@@ -43,7 +42,7 @@ class ExtractionPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractionPipeline:
-        workers = crawler.settings.getint("EXTRACTION_WORKERS", os.cpu_count() or 1)
+        workers = crawler.settings.getint("EXTRACTION_WORKERS")
         return cls(workers, crawler.stats)
 
     def open_spider(self) -> None:

@@ -9,44 +9,31 @@ and queues them; records are built, written and indexed in a process of
 their own (:class:`archive.archiver_process.ArchiverProcess`), off the
 crawler's event loop and its interpreter lock.
 
-Settings (defaults in parentheses):
-
-- ``ARCHIVE_ENABLED`` (True)
-- ``ARCHIVE_DATA_DIR`` (``$NEWSARCHIVE_DATA`` or ``./data``): holds ``warcs/`` and ``archive.db``
-- ``ARCHIVE_DATABASE_URL`` (``$NEWSARCHIVE_DATABASE_URL`` or SQLite in the data dir)
-- ``ARCHIVE_WARC_DIR`` (``<data dir>/warcs``)
-- ``ARCHIVE_WARC_PREFIX`` ("newsarchive"): first part of WARC file names
-- ``ARCHIVE_WARC_MAX_SIZE`` (1 GB): a file is closed and a new one started past this size
-- ``ARCHIVE_WARC_COMPRESSION`` (6): gzip level of each record's member (1 fastest, 9 smallest)
-- ``ARCHIVE_MAX_BODY_SIZE`` (100 MB; 0 for no limit): a longer body stops downloading there
-  and is archived cut, marked ``WARC-Truncated: length``. Scrapy's ``DOWNLOAD_MAXSIZE``
-  (1 GB) instead cancels a download outright, also when ``Content-Length`` announces more,
-  and the page is then only a fetch error: keep this limit below it.
-- ``ARCHIVE_DEDUP_ENABLED`` (True): a 200 answer whose body equals the last archived one of its
-  URL is written as a ``revisit`` record (identical-payload-digest) instead of a second copy
-- ``ARCHIVE_WARC_FSYNC`` (True): force each group of written records to disk before the
-  database is told of them, so that not even a power cut can leave it pointing past the end
-  of a WARC file (a killed crawler cannot: records are flushed out of the process first)
-- ``ARCHIVE_INDEX_BATCH`` (200): records indexed per database transaction, and the most
-  submissions written as one group
+Its settings (``ARCHIVE_*``) have their defaults and meanings in the table
+in :mod:`crawler.settings`. ``ARCHIVE_MAX_BODY_SIZE`` cuts a longer body and
+archives it marked truncated, while Scrapy's ``DOWNLOAD_MAXSIZE`` cancels a
+download outright (also when ``Content-Length`` announces more) and leaves
+only a fetch error: the recorder warns unless the first is below the second.
 
 At start the recorder recovers the ``.open`` files a killed crawl left in the
-WARC folder (:mod:`archive.warc.recovery`), and the CDXJ index
-(``<data dir>/indexes``) gets each WARC file's lines as the file closes.
+WARC folder (:mod:`archive.opening`), and the CDXJ index (``<data
+dir>/indexes``) gets each WARC file's lines as the file closes. How the
+records are made (heads as received through
+:class:`crawler.handlers.RawHeadHTTPDownloadHandler`, or rebuilt) is
+:mod:`archive.warc.records`'s business; the warcinfo record of every file
+says which applies. The metadata records of articles, listings and fetch
+errors are built by :mod:`archive.format`.
 
-The spider can read two request meta keys this sets: ``warc_record_id``
-(the response record's WARC-Record-ID) and ``warc_fetched_at``.
-
-Response heads are stored as received when the download handler reports
-them (``request.meta["raw_response_head"]``, from
-:class:`crawler.handlers.RawHeadHTTPDownloadHandler`); with another handler
-they are rebuilt from Scrapy's parsed headers, and the warcinfo record of
-every file says which.
+The recorder remembers the response record id of each downloaded request
+itself, to point an article's or listing's metadata record at it. The one
+thing it tells the spider is the fetch time (``request.meta[FETCHED_AT_META]``,
+the response record's WARC-Date). The distributed scheduler asks it, through
+:meth:`WarcRecorder.checkpoint` and :meth:`WarcRecorder.written`, whether
+what a request produced is safely on disk.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import weakref
@@ -63,14 +50,15 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
 
 import archive
-from archive.archiver import DEFAULT_BATCH_SIZE, ArchiverError
-from archive.archiver_process import DEFAULT_FSYNC, ArchiverProcess, ArchiveSettings
+from archive.archiver import ArchiverError
+from archive.archiver_process import ArchiverProcess
 from archive.config import ArchivePaths
-from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, LISTING_KIND, OUTLETS_FIELD
+from archive.format import OUTLETS_FIELD, article_payload, fetch_error_payload, listing_payload, outlets_field
+from archive.opening import ArchiveSettings
 from archive.warc.records import HttpExchange, new_record_id
-from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, DEFAULT_PREFIX
 from crawler.handlers import RAW_HEAD_META, RawHeadHTTPDownloadHandler
 from crawler.items import ArticlePage, FetchFailure, Listing
 
@@ -79,8 +67,8 @@ logger = logging.getLogger(__name__)
 #: Request headers never written to the archive.
 PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 
-#: Default of ARCHIVE_MAX_BODY_SIZE.
-DEFAULT_MAX_BODY_SIZE = 100_000_000
+#: Request meta key: when the response was received (a UTC datetime), the response record's WARC-Date.
+FETCHED_AT_META = "warc_fetched_at"
 
 BODY_NOTE = (
     "Response bodies are stored as received, before content decoding (a gzip body stays gzip), "
@@ -107,24 +95,26 @@ REQUEST_NOTE = (
 
 
 class WarcRecorder:
-    def __init__(self, crawler: Crawler, paths: ArchivePaths, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
+    def __init__(self, crawler: Crawler, paths: ArchivePaths, max_body_size: int) -> None:
         self.crawler = crawler
         self.paths = paths
         self.max_body_size = max_body_size
         self.archiver: ArchiverProcess | None = None
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
+        # The response record id of each request downloaded, for the metadata records of its items.
+        self._record_ids: weakref.WeakKeyDictionary[Request, str] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcRecorder:
         settings = crawler.settings
-        if not settings.getbool("ARCHIVE_ENABLED", True):
+        if not settings.getbool("ARCHIVE_ENABLED"):
             raise NotConfigured
         paths = ArchivePaths.resolve(
             data_dir=settings.get("ARCHIVE_DATA_DIR"),
             database_url=settings.get("ARCHIVE_DATABASE_URL"),
             warc_dir=settings.get("ARCHIVE_WARC_DIR"),
         )
-        max_body_size = settings.getint("ARCHIVE_MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE)
+        max_body_size = settings.getint("ARCHIVE_MAX_BODY_SIZE")
         download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         if download_maxsize and (not max_body_size or max_body_size >= download_maxsize):
             logger.warning(
@@ -152,12 +142,12 @@ class WarcRecorder:
             ArchiveSettings(
                 paths=self.paths,
                 info=self._warcinfo(spider),
-                prefix=settings.get("ARCHIVE_WARC_PREFIX", DEFAULT_PREFIX),
-                max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
-                compression=settings.getint("ARCHIVE_WARC_COMPRESSION", DEFAULT_COMPRESSION),
-                batch_size=settings.getint("ARCHIVE_INDEX_BATCH", DEFAULT_BATCH_SIZE),
-                fsync=settings.getbool("ARCHIVE_WARC_FSYNC", DEFAULT_FSYNC),
-                dedup=settings.getbool("ARCHIVE_DEDUP_ENABLED", True),
+                prefix=settings.get("ARCHIVE_WARC_PREFIX"),
+                max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
+                compression=settings.getint("ARCHIVE_WARC_COMPRESSION"),
+                batch_size=settings.getint("ARCHIVE_INDEX_BATCH"),
+                fsync=settings.getbool("ARCHIVE_WARC_FSYNC"),
+                dedup=settings.getbool("ARCHIVE_DEDUP_ENABLED"),
                 log_level=logging.getLogger("archive").getEffectiveLevel(),
             )
         )
@@ -183,8 +173,8 @@ class WarcRecorder:
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         fetched_at = datetime.now(timezone.utc)
         record_id = new_record_id()
-        request.meta["warc_record_id"] = record_id
-        request.meta["warc_fetched_at"] = fetched_at
+        self._record_ids[request] = record_id
+        request.meta[FETCHED_AT_META] = fetched_at
         proxied = bool(request.meta.get("proxy"))
         head = request.meta.pop(RAW_HEAD_META, None)
         if head is None:
@@ -224,29 +214,49 @@ class WarcRecorder:
             return body, "unspecified"
         return body, None
 
-    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
+    def item_scraped(self, item: Any, response: Response | Failure | None, spider: Spider) -> None:
         if isinstance(item, ArticlePage) and item.extraction is not None:
-            payload = {"newsarchive": ARTICLE_KIND, "outlet": item.outlet, **item.extraction.to_dict()}
+            payload = article_payload(item.outlet, item.extraction)
+            refers_to = self._record_id(response)
             self._submit(
                 lambda a: a.submit_metadata(
-                    item.url, item.warc_record_id, payload, datetime.now(timezone.utc), unless_revisit=True
+                    item.url, refers_to, payload, datetime.now(timezone.utc), unless_revisit=True
                 )
             )
             self.crawler.stats.inc_value("archive/articles")
         elif isinstance(item, Listing):
-            payload = {
-                "newsarchive": LISTING_KIND,
-                "outlet": item.outlet,
-                "source": item.source,
-                "entries": [{"url": url, "published": published} for url, published in item.entries],
-            }
-            self._submit(
-                lambda a: a.submit_metadata(item.url, item.warc_record_id, payload, datetime.now(timezone.utc))
-            )
+            payload = listing_payload(item.outlet, item.source, item.entries)
+            refers_to = self._record_id(response)
+            self._submit(lambda a: a.submit_metadata(item.url, refers_to, payload, datetime.now(timezone.utc)))
         elif isinstance(item, FetchFailure):
-            payload = {"newsarchive": FETCH_ERROR_KIND, "outlet": item.outlet, "error": item.error}
+            payload = fetch_error_payload(item.outlet, item.error)
             self._submit(lambda a: a.submit_metadata(item.url, None, payload, item.at))
             self.crawler.stats.inc_value("archive/fetch_errors")
+
+    def _record_id(self, response: Response | Failure | None) -> str:
+        """The id of the response record archived for this response's request ("" if none was)."""
+        request = getattr(response, "request", None)
+        return self._record_ids.get(request, "") if isinstance(request, Request) else ""
+
+    def checkpoint(self) -> int:
+        """A mark of everything submitted to the archive so far, for :meth:`written`."""
+        return self.archiver.batches_submitted if self.archiver is not None else 0
+
+    def written(self, mark: int) -> bool:
+        """Whether everything submitted up to ``mark`` is written and forced to disk.
+
+        Always true without an archive (nothing is recorded), never once it failed.
+        """
+        if self.archiver is None:
+            return True
+        if self.archiver.failure is not None:
+            return False
+        return self.archiver.batches_written >= mark
+
+    @property
+    def failed(self) -> bool:
+        """Whether the archive failed: nothing submitted from now on will be written."""
+        return self.archiver is not None and self.archiver.failure is not None
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.archiver is None:
@@ -287,11 +297,11 @@ class WarcRecorder:
             "format": "WARC File Format 1.1",
             "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
             "hostname": platform.node(),
-            "http-header-user-agent": settings.get("USER_AGENT", ""),
+            "http-header-user-agent": settings.get("USER_AGENT"),
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "isPartOf": f"{spider.name}:{seed_list.path}" if seed_list else spider.name,
             "description": self._recording_note(),
-            OUTLETS_FIELD: json.dumps(outlets, ensure_ascii=False),
+            OUTLETS_FIELD: outlets_field(outlets),
         }
 
     def _recording_note(self) -> str:

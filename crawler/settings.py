@@ -1,12 +1,26 @@
 """Settings of the news archive crawler.
 
-Defaults are polite: robots.txt is obeyed, AutoThrottle adapts to each
-site, at most two requests run per domain at once, 429/503 answers are
-honoured (``RetryAfterMiddleware``), and the User-Agent names the project and
-a contact URL (``ARCHIVE_CONTACT_URL``) so a site operator can reach us.
-The add-on in ``crawler.addon`` wires the archive components; its own
-settings and their defaults are listed there.
+Scrapy's settings first, as this project sets them. Defaults are polite:
+robots.txt is obeyed, AutoThrottle adapts to each site, at most two requests
+run per domain at once, 429/503 answers are honoured
+(``RetryAfterMiddleware``), and the User-Agent names the project and a
+contact URL (``ARCHIVE_CONTACT_URL``) so a site operator can reach us.
+
+Then :data:`newsarchive_defaults`: every setting of newsarchive's own with
+its default and meaning, the one place they are defined. The add-on
+(:class:`crawler.addon.NewsArchive`) applies the table at ``addon``
+priority, so it holds in every crawl the add-on is part of, with or without
+this module (tests build crawlers from a dict), and a value set here or with
+``-s`` wins. Components read these settings without a default of their own.
 """
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from archive import archiver, opening
+from archive.warc import writer as warc_writer
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -25,8 +39,6 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
-# Section pages (follow_patterns) are followed at most this many links away from a start page.
-SECTION_DEPTH_LIMIT = 2
 # Items processed at once per response. A callback here yields one item at most (an article or
 # a listing), and Scrapy starts this many tasks per callback: 100 cost 10-20 % of the crawl's CPU.
 CONCURRENT_ITEMS = 8
@@ -46,10 +58,77 @@ DOWNLOAD_HANDLERS = {
     "https": "crawler.handlers.RawHeadHTTPDownloadHandler",
 }
 
-# Distributed crawling: with a Redis URL (REDIS_URL, or $NEWSARCHIVE_REDIS_URL) this process is one
-# worker of a crawl shared by every process on the same Redis and DISTRIBUTED_KEY_PREFIX (default
-# "newsarchive"), and the per-domain limits above hold for the whole crawl. The settings and their
-# defaults are in crawler/distributed/addon.py; deployment across machines in deploy/distributed.md.
-
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"
+
+# Not an UPPERCASE name: Scrapy takes every UPPERCASE name of this module for a setting.
+newsarchive_defaults: dict[str, Any] = {
+    # -- the add-on (crawler/addon.py) --
+    # A page where site operators can reach you, named in the User-Agent (set it before crawling real sites).
+    "ARCHIVE_CONTACT_URL": "",
+    # -- archiving (crawler/recorder.py) --
+    # False: nothing is archived (the WARC recorder is off).
+    "ARCHIVE_ENABLED": True,
+    # The archive's folder, holding warcs/, indexes/ and archive.db (None: $NEWSARCHIVE_DATA, else ./data).
+    "ARCHIVE_DATA_DIR": None,
+    # The database (None: $NEWSARCHIVE_DATABASE_URL, else SQLite in the data folder); PostgreSQL at scale.
+    "ARCHIVE_DATABASE_URL": None,
+    # The WARC folder (None: warcs/ in the data folder).
+    "ARCHIVE_WARC_DIR": None,
+    # First part of WARC file names.
+    "ARCHIVE_WARC_PREFIX": warc_writer.DEFAULT_PREFIX,
+    # A WARC file is closed and a new one started past this many bytes (1 GB).
+    "ARCHIVE_WARC_MAX_SIZE": warc_writer.DEFAULT_MAX_SIZE,
+    # gzip level of each record's member (1 fastest, 9 smallest).
+    "ARCHIVE_WARC_COMPRESSION": warc_writer.DEFAULT_COMPRESSION,
+    # A longer body is archived cut there, marked WARC-Truncated: length (0: no limit); keep below DOWNLOAD_MAXSIZE.
+    "ARCHIVE_MAX_BODY_SIZE": 100_000_000,
+    # A 200 answer whose body equals the last archived one of its URL is stored as a revisit record.
+    "ARCHIVE_DEDUP_ENABLED": True,
+    # Force each group of written records to disk before the database is told of them (survives a power cut).
+    "ARCHIVE_WARC_FSYNC": opening.DEFAULT_FSYNC,
+    # Records indexed per database transaction, and the most submissions written as one group.
+    "ARCHIVE_INDEX_BATCH": archiver.DEFAULT_BATCH_SIZE,
+    # -- the news spider (crawler/spiders/news.py) --
+    # Also archive an article's images, stylesheets and scripts on the outlet's domains, for replay.
+    "ARCHIVE_PAGE_REQUISITES": True,
+    # Section pages (follow_patterns) are followed at most this many links away from a start page.
+    "SECTION_DEPTH_LIMIT": 2,
+    # -- extraction (crawler/pipelines.py) --
+    # Processes extracting articles (default: one per CPU); 0 extracts in one thread instead, for debugging.
+    "EXTRACTION_WORKERS": os.cpu_count() or 1,
+    # -- Retry-After (crawler/middlewares/retryafter.py) --
+    # False switches the middleware off.
+    "RETRY_AFTER_ENABLED": True,
+    # Answers that pause their download slot and are retried.
+    "RETRY_AFTER_HTTP_CODES": (429, 503),
+    # Seconds of the first back-off when Retry-After is absent or unusable; doubles with each 429/503 in a row.
+    "RETRY_AFTER_BASE_DELAY": 5.0,
+    # Cap in seconds for both a Retry-After value and the back-off.
+    "RETRY_AFTER_MAX_DELAY": 600.0,
+    # -- stats (crawler/extensions/statsfile.py) --
+    # Where to write the crawl's final stats as JSON (None: not written).
+    "STATS_FILE": None,
+    # -- distributed crawls (crawler/distributed/) --
+    # The crawl's Redis server (None: $NEWSARCHIVE_REDIS_URL); setting either makes this process a worker.
+    "REDIS_URL": None,
+    # First part of the crawl's Redis keys; workers with the same prefix share a crawl
+    # (None: $NEWSARCHIVE_KEY_PREFIX, else "newsarchive").
+    "DISTRIBUTED_KEY_PREFIX": None,
+    # "set" keeps every request fingerprint (exact); "bloom" a Bloom filter of fixed size.
+    "DISTRIBUTED_DUPEFILTER": "set",
+    # URLs the Bloom filter is sized for.
+    "DISTRIBUTED_BLOOM_CAPACITY": 10_000_000,
+    # The Bloom filter's false-positive rate up to its capacity.
+    "DISTRIBUTED_BLOOM_ERROR_RATE": 0.0001,
+    # Seconds a worker may stay silent before its unfinished requests go back to the queue.
+    "DISTRIBUTED_WORKER_TIMEOUT": 60.0,
+    # Seconds between two confirmations of finished requests.
+    "DISTRIBUTED_ACK_INTERVAL": 0.5,
+    # Per-host concurrency, delay and Retry-After pauses held for the whole crawl, not per worker.
+    "DISTRIBUTED_POLITENESS_ENABLED": True,
+    # A per-host lease lasts at most DOWNLOAD_TIMEOUT plus these seconds.
+    "DISTRIBUTED_LEASE_MARGIN": 60.0,
+    # scrapy-redis's: a worker exits once the whole crawl has had no work for this many seconds (0: never).
+    "MAX_IDLE_TIME_BEFORE_CLOSE": 30,
+}

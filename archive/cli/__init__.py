@@ -3,6 +3,12 @@
 Crawls stay ``scrapy crawl news -a seeds=...``; this tool reads and manages
 the archive they produce. Each subcommand lives in its own module with a
 ``register(subparsers)`` function that adds its parser and sets ``run``.
+
+A command that cannot do what was asked raises
+:class:`~archive.cli.output.CommandError`, or lets the library's own
+:class:`~archive.errors.NewsArchiveError` through; :func:`main` prints either
+as ``newsarchive: error: ...`` and exits with the error's ``exit_code``, so
+no command prints its own errors.
 """
 
 from __future__ import annotations
@@ -30,9 +36,8 @@ from archive.cli import (
     versions,
     wacz,
 )
-from archive.cli.output import CommandError
 from archive.config import ArchivePaths
-from archive.db.session import SchemaError
+from archive.errors import NewsArchiveError
 
 COMMANDS = [
     summary,
@@ -67,14 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status.
+
+    An error meant for the user (:class:`~archive.errors.NewsArchiveError`) ends the command with its
+    message on stderr, in argparse's form, and its ``exit_code``; anything else is a bug and keeps its traceback.
+    """
     args = build_parser().parse_args(argv)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="newsarchive: %(message)s")
     try:
         return int(args.run(args, ArchivePaths.resolve(data_dir=args.data, database_url=args.database)) or 0)
-    except (SchemaError, CommandError) as e:
-        print(f"newsarchive: {e}", file=sys.stderr)
-        return 2
+    except NewsArchiveError as e:
+        print(f"newsarchive: error: {e}", file=sys.stderr)
+        return e.exit_code
 
 
 if __name__ == "__main__":

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from archive.cli.output import add_output_arguments, database, emit, when
+from archive.cli.output import CommandError, add_output_arguments, database, emit, when
 from archive.config import ArchivePaths
 from archive.export import columns_of
 from archive.queries import alias_ids, captures_query, find_url, stream
@@ -29,8 +28,7 @@ def _captures(args: argparse.Namespace, paths: ArchivePaths) -> int:
         if args.url:
             url = find_url(session, args.url)
             if url is None:
-                print(f"newsarchive: {args.url} is not in the archive", file=sys.stderr)
-                return 2
+                raise CommandError(f"{args.url} is not in the archive")
             ids = [url.id] if args.exact else alias_ids(session, url)
         query = captures_query(ids)
         return emit(

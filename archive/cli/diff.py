@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from archive.cli.output import database, when
+from archive.cli.output import CommandError, database, when
 from archive.config import ArchivePaths
 from archive.diff import diff_versions, render
 from archive.queries import find_article
@@ -29,8 +29,7 @@ def _diff(args: argparse.Namespace, paths: ArchivePaths) -> int:
     with database(paths) as session:
         article = find_article(session, args.url)
         if article is None:
-            print(f"newsarchive: no archived article at {args.url}", file=sys.stderr)
-            return 2
+            raise CommandError(f"no archived article at {args.url}")
         versions = article.versions
         new = args.new or len(versions)
         old = args.old or new - 1
@@ -39,10 +38,7 @@ def _diff(args: argparse.Namespace, paths: ArchivePaths) -> int:
             return 0
         for number in (old, new):
             if not 1 <= number <= len(versions):
-                print(
-                    f"newsarchive: {article.url.url} has versions 1 to {len(versions)}, not {number}", file=sys.stderr
-                )
-                return 2
+                raise CommandError(f"{article.url.url} has versions 1 to {len(versions)}, not {number}")
         diff = diff_versions(versions[old - 1], versions[new - 1], old, new)
         url = article.url.url
     if args.json:

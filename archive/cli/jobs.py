@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 from datetime import datetime, timezone
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from archive.cli.output import CommandError
 from archive.cli.schedule import add_stop_grace
 from archive.cli.table import cut, table
 from archive.config import ArchivePaths
 from archive.db.runs import BY_HAND, OK, JobRun
 from archive.db.session import open_database, session_factory
-from archive.jobs.config import JobsFileError, JobSpec, format_duration, load_jobs
+from archive.jobs.config import JobSpec, format_duration, load_jobs
 from archive.jobs.history import recent_runs
 from archive.jobs.runner import CrawlRunner
 from archive.jobs.scheduler import job_store, stored_jobs
@@ -48,11 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace, paths: ArchivePaths) -> int:
-    try:
-        jobs = load_jobs(args.file)
-    except JobsFileError as e:
-        print(f"newsarchive: error: {e}", file=sys.stderr)
-        return 2
+    jobs = load_jobs(args.file)
     now = datetime.now(timezone.utc)
     rows = []
     for spec in jobs.jobs:
@@ -143,28 +139,23 @@ def _run(args: argparse.Namespace, paths: ArchivePaths) -> int:
     engine = open_database(paths.database_url)
     try:
         spec = _job(args, engine)
-    except JobsFileError as e:
-        print(f"newsarchive: error: {e}", file=sys.stderr)
-        engine.dispose()
-        return 2
-    if spec is None:
-        where = args.file or "the scheduler's job store (give the jobs file with --file)"
-        print(f"newsarchive: error: no job {args.name!r} in {where}", file=sys.stderr)
-        engine.dispose()
-        return 2
-    runner = CrawlRunner(paths, session_factory(engine), stop_grace=args.stop_grace)
+        if spec is None:
+            where = args.file or "the scheduler's job store (give the jobs file with --file)"
+            raise CommandError(f"no job {args.name!r} in {where}")
+        runner = CrawlRunner(paths, session_factory(engine), stop_grace=args.stop_grace)
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        (runner.kill if stopping else runner.stop)()
-        stopping.append(signum)
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            (runner.kill if stopping else runner.stop)()
+            stopping.append(signum)
 
-    stopping: list[int] = []
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        run = runner.run(spec, BY_HAND)
+        stopping: list[int] = []
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            run = runner.run(spec, BY_HAND)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         engine.dispose()
     counts = f"{run.pages_fetched} pages, {run.new_captures} captures, {run.articles} articles, {run.errors} errors"
     print(f"job {run.job} run {run.id}: {run.status}" + (f" ({run.reason})" if run.reason else ""))

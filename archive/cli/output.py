@@ -1,4 +1,4 @@
-"""What query commands share: opening the database, and printing rows as a table or exporting them."""
+"""What commands share: their error, opening the database, and printing rows as a table or exporting them."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from archive.cli.table import table
 from archive.config import ArchivePaths
 from archive.db.models import Story
 from archive.db.session import open_database, session_factory
+from archive.errors import NewsArchiveError
 from archive.export import FORMATS, Column, format_for, write_rows
 from archive.queries import find_story
 
@@ -24,8 +25,12 @@ from archive.queries import find_story
 TableColumn = tuple[str, Callable[[Mapping[str, Any]], object]]
 
 
-class CommandError(Exception):
-    """A command cannot do what was asked; ``main`` prints the message and exits with status 2."""
+class CommandError(NewsArchiveError):
+    """A command cannot do what was asked; ``main`` prints the message and exits with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = NewsArchiveError.exit_code) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def story_named(session: Session, name: str | None) -> Story | None:
@@ -79,8 +84,7 @@ def export(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], output:
     try:
         fmt = format_for(output if output != "-" else "stdout.jsonl", fmt)
     except ValueError as e:
-        print(f"newsarchive: {e}", file=sys.stderr)
-        return 2
+        raise CommandError(str(e)) from e
     progress = Progress()
 
     def report(count: int) -> None:

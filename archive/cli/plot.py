@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from archive.cli.output import database, story_named
+from archive.cli.output import CommandError, database, story_named
 from archive.config import ArchivePaths
+from archive.queries import timeline_data
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,11 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _plot(args: argparse.Namespace, paths: ArchivePaths) -> int:
-    from archive.plot import FORMATS, plot_coverage, timeline_data  # matplotlib is loaded only to plot
+    from archive.plot import FORMATS, plot_coverage  # matplotlib is loaded only to plot
 
     if not args.output.lower().endswith(FORMATS):
-        print(f"newsarchive: name the image *.png or *.svg, not {args.output!r}", file=sys.stderr)
-        return 2
+        raise CommandError(f"name the image *.png or *.svg, not {args.output!r}")
     with database(paths) as session:
         story = story_named(session, args.story)
         lines = timeline_data(session, story)

@@ -6,10 +6,10 @@ import argparse
 
 from archive.cli.table import table
 from archive.config import ArchivePaths
+from archive.db.ingester import Ingester
 from archive.db.session import open_database, session_factory
 from archive.index import IndexStore
-from archive.ingest import Ingester
-from archive.warc.recovery import recover
+from archive.opening import recover_archive
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _recover(args: argparse.Namespace, paths: ArchivePaths) -> int:
     engine = open_database(paths.database_url)
     try:
-        results = recover(paths.warc_dir, Ingester(session_factory(engine)), IndexStore(paths.index_dir))
+        results = recover_archive(paths, Ingester(session_factory(engine)), IndexStore(paths.index_dir))
     finally:
         engine.dispose()
     if not results:

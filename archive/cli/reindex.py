@@ -1,13 +1,10 @@
 """``newsarchive reindex``: rebuild the database from the WARC files alone.
 
-The WARCs are the archive; the database is an index over them. This reads
-every closed WARC file in name order through the same ingester the crawler
-uses, so the rebuilt database holds what the crawl's did. A damaged or
-foreign file is reported with its offset and the rest go on. Into a
-database that already indexes something it only goes when told: ``--drop``
-empties the index first (stories are then re-synced from their stored
-definitions; the scheduler's history is kept), ``--merge`` adds to it
-(records already indexed are skipped).
+The rebuild itself is :func:`archive.rebuild.rebuild`. Into a database
+that already indexes something it only goes when told: ``--drop`` empties
+the index first (stories are then re-synced from their stored definitions;
+the scheduler's history is kept), ``--merge`` adds to it (records already
+indexed are skipped).
 """
 
 from __future__ import annotations
@@ -16,19 +13,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from archive.cli.output import CommandError
 from archive.cli.progress import Progress
 from archive.config import ArchivePaths
+from archive.db.ingester import DEFAULT_BATCH, Ingester
+from archive.db.maintenance import clear_index, indexed_rows, refresh_statistics
 from archive.db.session import open_database, session_factory
-from archive.ingest import (
-    Ingester,
-    RebuildProgress,
-    clear_index,
-    indexed_rows,
-    rebuild,
-    refresh_statistics,
-    warc_files,
-)
+from archive.rebuild import RebuildProgress, rebuild
 from archive.stories import resync_stories
+from archive.warc.files import warc_files
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,27 +32,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--drop", action="store_true", help="empty the database's index first, then rebuild it")
     mode.add_argument("--merge", action="store_true", help="index into a database that already holds records")
-    parser.add_argument("--batch", type=int, default=500, help="records per transaction (default 500)")
+    parser.add_argument(
+        "--batch", type=int, default=DEFAULT_BATCH, help=f"records per transaction (default {DEFAULT_BATCH})"
+    )
     parser.set_defaults(run=_reindex)
 
 
 def _reindex(args: argparse.Namespace, paths: ArchivePaths) -> int:
     files = warc_files(args.paths or [paths.warc_dir])
     if not files:
-        print(f"newsarchive: no WARC files in {', '.join(map(str, args.paths or [paths.warc_dir]))}", file=sys.stderr)
-        return 2
+        raise CommandError(f"no WARC files in {', '.join(map(str, args.paths or [paths.warc_dir]))}")
     engine = open_database(paths.database_url)
     try:
         sessions = session_factory(engine)
         with sessions() as session:
             held = indexed_rows(session)
         if held and not (args.drop or args.merge):
-            print(
-                f"newsarchive: {paths.database_url} already indexes {held:,} outlets, URLs and captures; "
-                "use --drop to rebuild it from scratch, or --merge to add these files to it",
-                file=sys.stderr,
+            raise CommandError(
+                f"{paths.database_url} already indexes {held:,} outlets, URLs and captures; "
+                "use --drop to rebuild it from scratch, or --merge to add these files to it"
             )
-            return 2
         if args.drop:
             with sessions.begin() as session:
                 clear_index(session)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import datetime, timezone
 
+from archive.cli.output import CommandError
 from archive.cli.table import table
 from archive.config import ArchivePaths
 from archive.index import IndexStore
@@ -13,6 +14,8 @@ from archive.replay import UnsafePath, capture_time, captures, load, nearest, pa
 
 #: What a shortened CDXJ timestamp is completed with (``2019`` is ``20190101000000``).
 _TIMESTAMP_FLOOR = "00000101000000"
+#: Exit status when the capture asked for is not in the archive or cannot be read back as asked.
+NOT_FOUND = 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,14 +45,12 @@ def _replay(args: argparse.Namespace, paths: ArchivePaths) -> int:
     store = IndexStore(paths.index_dir)
     try:
         at = parse_time(args.at) if args.at else None
-    except ValueError:
-        print(f"newsarchive: not a time: {args.at!r} (ISO, or a timestamp such as 20190228153000)", file=sys.stderr)
-        return 2
+    except ValueError as e:
+        raise CommandError(f"not a time: {args.at!r} (ISO, or a timestamp such as 20190228153000)") from e
     found = captures(store, args.url)
     if not found:
         hint = "" if store.files() else f" (the index at {paths.index_dir} is empty: newsarchive index rebuild)"
-        print(f"newsarchive: no capture of {args.url}{hint}", file=sys.stderr)
-        return 1
+        raise CommandError(f"no capture of {args.url}{hint}", exit_code=NOT_FOUND)
     if args.list:
         rows = [
             [
@@ -68,8 +69,7 @@ def _replay(args: argparse.Namespace, paths: ArchivePaths) -> int:
     try:
         replayed = load(store, paths.warc_dir, entry)
     except (LookupError, UnsafePath, OSError) as e:
-        print(f"newsarchive: cannot read the capture: {e}", file=sys.stderr)
-        return 1
+        raise CommandError(f"cannot read the capture: {e}", exit_code=NOT_FOUND) from e
     if args.raw:
         data = (replayed.head().encode("latin-1", "replace") if args.headers else b"") + replayed.body
         if args.raw == "-":
@@ -82,9 +82,8 @@ def _replay(args: argparse.Namespace, paths: ArchivePaths) -> int:
     else:
         try:
             print(page_text(replayed))
-        except ValueError as e:
-            print(f"newsarchive: {e}", file=sys.stderr)
-            return 1
+        except ValueError as e:  # not a text type
+            raise CommandError(str(e), exit_code=NOT_FOUND) from e
     if args.cite:  # after the text; to stderr when stdout carries the body
         print(f"\n{replayed.citation().text()}", file=sys.stderr if args.raw else sys.stdout)
     return 0

@@ -7,13 +7,10 @@ import logging
 import sys
 
 from archive.config import ArchivePaths
-from archive.jobs.config import JobsFileError, load_jobs
-from archive.jobs.lock import SchedulerLockError
+from archive.jobs.config import load_jobs
 from archive.jobs.runner import DEFAULT_STOP_GRACE
 from archive.jobs.scheduler import DEFAULT_WORKERS, Scheduler
 
-#: Exit status when another scheduler holds the database (EX_TEMPFAIL).
-LOCKED_EXIT = 75
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 
 
@@ -59,17 +56,9 @@ def configure_logging() -> None:
 
 
 def _schedule(args: argparse.Namespace, paths: ArchivePaths) -> int:
-    try:
-        jobs = load_jobs(args.file)
-    except JobsFileError as e:
-        print(f"newsarchive: error: {e}", file=sys.stderr)
-        return 2
+    jobs = load_jobs(args.file)  # first: a malformed file leaves the archive untouched
     configure_logging()
     scheduler = Scheduler(
         jobs, paths, workers=args.workers, stop_grace=args.stop_grace, standby=args.standby, lock_poll=args.lock_poll
     )
-    try:
-        return scheduler.serve()
-    except SchedulerLockError as e:
-        print(f"newsarchive: error: {e}", file=sys.stderr)
-        return LOCKED_EXIT
+    return scheduler.serve()  # another scheduler holding the database: SchedulerLockError, status 75

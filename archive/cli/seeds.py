@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import redis
 
+from archive.cli.output import CommandError
 from archive.cli.table import table
 from archive.config import ArchivePaths
 from archive.frontier import (
@@ -72,51 +74,46 @@ def _connect(args: argparse.Namespace) -> tuple[redis.Redis, FrontierKeys]:
     return client, keys
 
 
-def _fail(message: str) -> int:
-    print(f"newsarchive seeds: error: {message}", file=sys.stderr)
-    return 2
+@contextmanager
+def _command_errors() -> Iterator[None]:
+    """A bad key prefix and Redis failures as command errors (a FrontierError goes to ``main`` as it is)."""
+    try:
+        yield
+    except ValueError as e:  # a bad key prefix (a SeedError is a ValueError too)
+        raise CommandError(str(e)) from e
+    except redis.RedisError as e:
+        raise CommandError(f"Redis: {e}") from e
 
 
 def _push(args: argparse.Namespace, paths: ArchivePaths) -> int:
-    try:
+    with _command_errors():
         seed_list = load_seeds(args.file)
         client, keys = _connect(args)
         if args.reset:
             reset_crawl(client, keys, force=args.force)
         queued = push_seeds(client, keys, seed_list, force=args.force)
-    except (ValueError, FrontierError) as e:  # SeedError is a ValueError
-        return _fail(str(e))
-    except redis.RedisError as e:
-        return _fail(f"Redis: {e}")
     print(f"crawl {keys.prefix!r}: {len(seed_list.outlets)} outlets, {queued} seed URLs queued from {args.file}")
     return 0
 
 
 def _reset(args: argparse.Namespace, paths: ArchivePaths) -> int:
-    try:
+    with _command_errors():
         client, keys = _connect(args)
         deleted = reset_crawl(client, keys, force=args.force)
-    except (ValueError, FrontierError) as e:
-        return _fail(str(e))
-    except redis.RedisError as e:
-        return _fail(f"Redis: {e}")
     print(f"crawl {keys.prefix!r}: {deleted} keys deleted")
     return 0
 
 
 def _status(args: argparse.Namespace, paths: ArchivePaths) -> int:
     try:
-        client, keys = _connect(args)
-        while True:
-            print(describe(crawl_status(client, keys)), flush=True)
-            if not args.watch:
-                return 0
-            time.sleep(args.watch)
-            print()
-    except (ValueError, FrontierError) as e:
-        return _fail(str(e))
-    except redis.RedisError as e:
-        return _fail(f"Redis: {e}")
+        with _command_errors():
+            client, keys = _connect(args)
+            while True:
+                print(describe(crawl_status(client, keys)), flush=True)
+                if not args.watch:
+                    return 0
+                time.sleep(args.watch)
+                print()
     except KeyboardInterrupt:
         return 0
 

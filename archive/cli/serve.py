@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from werkzeug.serving import make_server
 
+from archive.cli.output import CommandError
 from archive.config import ArchivePaths
 from archive.web import create_app
 from archive.web.pywb import PywbError, PywbServer, find_wayback
@@ -40,8 +40,7 @@ def _serve(args: argparse.Namespace, paths: ArchivePaths) -> int:
         try:
             pywb = PywbServer(paths, find_wayback(args.pywb), host=args.host, port=args.pywb_port).start()
         except PywbError as e:
-            print(f"newsarchive: {e}\n(or start with --no-replay)", file=sys.stderr)
-            return 2
+            raise CommandError(f"{e}\n(or start with --no-replay)") from e
     try:
         server = make_server(args.host, args.port, create_app(paths, pywb.url if pywb else None), threaded=True)
         print(f"newsarchive: serving {paths.data_dir} on http://{args.host}:{server.server_port}/", flush=True)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
-
-from sqlalchemy import func, select
 
 from archive.cli.output import database
 from archive.cli.table import table
 from archive.config import ArchivePaths
-from archive.db.models import Story, StoryArticle
-from archive.stories import StoryError, load_story, sync_story
+from archive.queries import list_stories
+from archive.stories import load_story, sync_story
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,11 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sync(args: argparse.Namespace, paths: ArchivePaths) -> int:
-    try:
-        definitions = [load_story(path) for path in args.files]
-    except StoryError as e:
-        print(f"newsarchive: {e}", file=sys.stderr)
-        return 2
+    definitions = [load_story(path) for path in args.files]
     with database(paths) as session, session.begin():
         results = [sync_story(session, definition) for definition in definitions]
     for result in results:
@@ -44,19 +37,14 @@ def _sync(args: argparse.Namespace, paths: ArchivePaths) -> int:
 
 def _list(args: argparse.Namespace, paths: ArchivePaths) -> int:
     with database(paths) as session:
-        rows = session.execute(
-            select(Story.name, Story.title, func.count(StoryArticle.article_id), Story.synced_at)
-            .outerjoin(StoryArticle, StoryArticle.story_id == Story.id)
-            .group_by(Story.id)
-            .order_by(Story.name)
-        ).all()
+        rows = list_stories(session)
     if not rows:
         print("no stories: define one in a TOML file and run `newsarchive stories sync FILE`")
         return 0
     print(
         table(
             ["story", "title", "articles", "synced (UTC)"],
-            [[n, t, c, s.strftime("%Y-%m-%d %H:%M")] for n, t, c, s in rows],
+            [[s.name, s.title, s.articles, s.synced_at.strftime("%Y-%m-%d %H:%M")] for s in rows],
         )
     )
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, time, timezone
 
+from archive.cli.output import CommandError
+
 
 def add_time_range(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", metavar="WHEN", help="from this date or time (ISO, UTC)")
@@ -22,7 +24,7 @@ def _parse(value: str | None, day_bound: time) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as e:
-        raise SystemExit(f"newsarchive: not an ISO date or time: {value!r}") from e
+        raise CommandError(f"not an ISO date or time: {value!r}", exit_code=1) from e
     if len(value) == 10:  # a date: the whole day
         moment = datetime.combine(moment.date(), day_bound)
     if moment.tzinfo is None:

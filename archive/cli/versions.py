@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from archive.cli.output import add_output_arguments, database, emit, when
+from archive.cli.output import CommandError, add_output_arguments, database, emit, when
 from archive.cli.table import cut
 from archive.config import ArchivePaths
 from archive.export import columns_of
@@ -27,8 +26,7 @@ def _versions(args: argparse.Namespace, paths: ArchivePaths) -> int:
         if args.url:
             article = find_article(session, args.url)
             if article is None:
-                print(f"newsarchive: no archived article at {args.url}", file=sys.stderr)
-                return 2
+                raise CommandError(f"no archived article at {args.url}")
         query = versions_query(article)
         return emit(
             args,

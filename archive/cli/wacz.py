@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from archive.cli.output import CommandError
 from archive.cli.timerange import add_time_range, time_range
 from archive.config import ArchivePaths
 from archive.index import IndexStore
 from archive.wacz import write_wacz
+from archive.warc.files import closed_warcs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,14 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _wacz(args: argparse.Namespace, paths: ArchivePaths) -> int:
     start, end = time_range(args)
-    if not paths.warc_dir.is_dir() or not any(paths.warc_dir.glob("*.warc.gz")):
-        print(f"newsarchive: no closed WARC file in {paths.warc_dir}")
-        return 1
+    if not closed_warcs(paths.warc_dir):
+        raise CommandError(f"no closed WARC file in {paths.warc_dir}", exit_code=1)
     summary = write_wacz(args.output, paths.warc_dir, IndexStore(paths.index_dir), start, end, args.title, args.text)
     if not summary.warc_files:
         summary.path.unlink()
-        print("newsarchive: no WARC file was being written in that time range")
-        return 1
+        raise CommandError("no WARC file was being written in that time range", exit_code=1)
     print(
         f"Wrote {summary.path}: {summary.warc_files} WARC files, {summary.index_lines} captures, "
         f"{summary.pages} article pages, {summary.size / 1e6:.2f} MB"

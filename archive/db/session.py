@@ -28,13 +28,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import Base
+from archive.errors import NewsArchiveError
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class SchemaError(RuntimeError):
+class SchemaError(NewsArchiveError, RuntimeError):
     """The database's schema cannot be used by this version of newsarchive; nothing was changed."""
 
 

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from archive.index.cdxj import CdxjEntry, cdxj_line, parse_line, timestamp
 from archive.index.surt import surt
+from archive.warc.files import closed_warcs
 from archive.warc.reader import iter_records
 
 __all__ = ["INDEX_SUFFIX", "IndexStore"]
@@ -60,7 +61,7 @@ class IndexStore:
     def rebuild(self, warc_dir: str | os.PathLike[str]) -> list[Path]:
         """Index every closed WARC file of ``warc_dir`` again, and drop index files whose WARC is gone
         (and any an interrupted write left half done)."""
-        warcs = sorted(Path(warc_dir).glob("*.warc.gz"))
+        warcs = closed_warcs(warc_dir)
         written = [self.index_warc(path) for path in warcs]
         names = {path.name for path in written}
         for stale in [*self.files(), *self.directory.glob(f"*{INDEX_SUFFIX}.tmp")]:

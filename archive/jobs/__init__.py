@@ -4,7 +4,8 @@ A jobs file (:mod:`archive.jobs.config`) says which crawls run when; the
 scheduler (:mod:`archive.jobs.scheduler`, APScheduler 3) keeps them in the
 archive database and starts each run as a ``scrapy crawl`` child process
 (:mod:`archive.jobs.runner`); every run is a row of ``job_runs``
-(:mod:`archive.jobs.history`). This package starts Scrapy only as a separate
+(:mod:`archive.jobs.history`), and one scheduler at a time runs per database
+(:mod:`archive.jobs.lock`). This package starts Scrapy only as a separate
 process: it never imports Scrapy or Twisted.
 """
 

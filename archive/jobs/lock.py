@@ -33,6 +33,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from archive.errors import NewsArchiveError
 from archive.jobs.history import HOST
 
 logger = logging.getLogger(__name__)
@@ -42,11 +43,14 @@ PG_LOCK_CLASS = 0x6E657773
 LOCK_FILE_SUFFIX = ".scheduler-lock"
 
 
-class SchedulerLockError(RuntimeError):
+class SchedulerLockError(NewsArchiveError, RuntimeError):
     """Another scheduler holds the lock, or none can be taken on this database."""
 
+    #: EX_TEMPFAIL: a service manager should not restart a scheduler into the same lock in a loop.
+    exit_code = 75
 
-class SchedulerLockLost(RuntimeError):
+
+class SchedulerLockLost(NewsArchiveError, RuntimeError):
     """The lock this scheduler held is gone: another scheduler may have taken over."""
 
 

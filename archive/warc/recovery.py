@@ -4,9 +4,10 @@ A crawler killed mid-crawl (SIGKILL, out of memory, a crash) leaves its
 current file as ``*.warc.gz.open``: every record it finished is whole on disk
 (the writer flushes after each group), and the last one may be torn. Recovery
 keeps the file's whole records, cuts the torn tail, and closes the file the
-way the writer would have (renamed without ``.open``), then indexes it: CDXJ
-lines, and the database, which may not yet have heard of its last records
-(the ingester skips those it already has).
+way the writer would have (renamed without ``.open``). What it closed is
+returned, and the caller indexes it (:func:`archive.opening.recover_archive`
+adds CDXJ lines and the database rows it may not yet have): this layer
+knows WARC files only.
 
 A record counts as whole when its gzip member decompresses to its end (the
 gzip trailer's CRC and length check out) and holds exactly one WARC record
@@ -27,29 +28,16 @@ import errno
 import fcntl
 import logging
 import os
-import re
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
-from archive.index import IndexStore
-from archive.ingest import Ingester
-from archive.warc.reader import iter_records
-from archive.warc.writer import OPEN_SUFFIX, STAMP_FORMAT, file_host, sync_directory
+from archive.warc.files import OPEN_SUFFIX, file_host, open_warcs, parse_name, sync_directory
+from archive.warc.reader import whole_record_length
 
-__all__ = ["Recovered", "recover", "recover_file", "whole_records_end"]
+__all__ = ["Recovered", "process_alive", "recover", "recover_file", "whole_records_end"]
 
 logger = logging.getLogger(__name__)
-
-_CHUNK = 1 << 16
-_HEADER_LIMIT = 1 << 20  # a WARC header block longer than this is not one of ours
-_NAME = re.compile(r"-(?P<stamp>\d{17})-\d+-(?P<pid>\d+)~(?P<host>.+)\.warc\.gz" + re.escape(OPEN_SUFFIX) + "$")
-#: Records ingested per database transaction while recovering.
-INGEST_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -62,25 +50,16 @@ class Recovered:
     cut: int  # bytes of torn tail removed
 
 
-def recover(
-    warc_dir: str | os.PathLike[str], ingester: Ingester | None = None, index: IndexStore | None = None
-) -> list[Recovered]:
-    """Recover every abandoned ``.open`` file of ``warc_dir``, then index what was kept."""
+def recover(warc_dir: str | os.PathLike[str]) -> list[Recovered]:
+    """Close every abandoned ``.open`` file of ``warc_dir``; what was done to each."""
     recovered = []
-    for path in sorted(Path(warc_dir).glob(f"*{OPEN_SUFFIX}")):
+    for path in open_warcs(warc_dir):
         result = recover_file(path)
         if result is None:
             continue
         logger.warning(
             "recovered %s: %d whole records kept, %d bytes of torn tail cut", path.name, result.records, result.cut
         )
-        if result.records:
-            if index is not None:
-                index.index_warc(result.path)
-            if ingester is not None:
-                records = iter_records(result.path)
-                while batch := list(islice(records, INGEST_BATCH)):
-                    ingester.ingest(batch)
         recovered.append(result)
     return recovered
 
@@ -126,58 +105,24 @@ def recover_file(path: Path) -> Recovered | None:
 def whole_records_end(f: BinaryIO) -> tuple[int, int]:
     """The offset just after the last whole record of a gzip WARC file (from the start), and their count."""
     offset = records = 0
-    while (length := _whole_member_length(f, offset)) is not None:
+    while (length := whole_record_length(f, offset)) is not None:
         offset += length
         records += 1
     return offset, records
 
 
-def _whole_member_length(f: BinaryIO, offset: int) -> int | None:
-    """The length of the gzip member at ``offset`` if it holds one whole WARC record, else None."""
-    f.seek(offset)
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    fed = inflated = 0
-    head = b""
-    try:
-        for chunk in _chunks(f):
-            fed += len(chunk)
-            data = inflater.decompress(chunk)
-            inflated += len(data)
-            if len(head) < _HEADER_LIMIT and b"\r\n\r\n" not in head:
-                head += data[: _HEADER_LIMIT - len(head)]
-            if inflater.eof:
-                break
-    except zlib.error:
-        return None
-    if not inflater.eof:
-        return None  # the file ends inside this member: the torn tail
-    header_end = head.find(b"\r\n\r\n")
-    if not head.startswith(b"WARC/") or header_end < 0:
-        return None
-    lengths = re.findall(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r$", head[:header_end] + b"\r")
-    if len(lengths) != 1 or inflated != header_end + 4 + int(lengths[0]) + 4:
-        return None
-    return fed - len(inflater.unused_data)
-
-
-def _chunks(f: BinaryIO) -> Iterator[bytes]:
-    while chunk := f.read(_CHUNK):
-        yield chunk
-
-
 def _writer_running(name: str) -> bool:
     """Whether the process named in an open file's name still runs here and predates the file."""
-    match = _NAME.search(name)
-    if match is None or match["host"] != file_host():
+    parsed = parse_name(name)
+    if parsed is None or parsed.host != file_host():
         return False
-    pid = int(match["pid"])
+    pid = parsed.pid
     if pid == os.getpid():  # our own writer holds its lock; an earlier process had our pid
         return False
     if not process_alive(pid):
         return False
-    created = datetime.strptime(match["stamp"] + "000", STAMP_FORMAT).replace(tzinfo=timezone.utc).timestamp()
     started = _process_start(pid)
-    return started is None or started <= created + 1
+    return started is None or started <= parsed.created.timestamp() + 1
 
 
 def process_alive(pid: int) -> bool:

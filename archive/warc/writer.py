@@ -1,12 +1,10 @@
 """A WARC writer that rotates files and knows where every record landed.
 
 Follows warcprox's discipline: a file being written is named ``*.open`` and
-renamed when closed, so readers and indexers never see a torn file as
-finished; offsets come from ``tell()`` around each record so the index needs
-no re-read; each file starts with its own warcinfo record, so any one file
-explains how it was made. File names follow the IIPC convention
-(prefix-timestamp-serial-pid~host) so several crawler processes can share one
-folder.
+renamed when closed (names and the ``.open`` convention:
+:mod:`archive.warc.files`); offsets come from ``tell()`` around each record
+so the index needs no re-read; each file starts with its own warcinfo
+record, so any one file explains how it was made.
 
 While a file is open its writer holds an exclusive advisory lock on it
 (``flock``), so recovery (:mod:`archive.warc.recovery`) can tell a live
@@ -24,24 +22,20 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import zlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import WARCWriter
 
+from archive.warc.files import OPEN_SUFFIX, new_name, sync_directory
 from archive.warc.records import WARC_VERSION, ArchivedRecord, RecordLocation, describe_record
 
-OPEN_SUFFIX = ".open"
 DEFAULT_PREFIX = "newsarchive"
 DEFAULT_MAX_SIZE = 1_000_000_000
 DEFAULT_COMPRESSION = 6
-#: File name timestamps: UTC, to the millisecond (the first 17 digits).
-STAMP_FORMAT = "%Y%m%d%H%M%S%f"
 
 
 class GzipMember:
@@ -132,8 +126,7 @@ class WarcWriter:
 
     def _open(self) -> ArchivedRecord:
         self._serial += 1
-        stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)[:17]
-        self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{os.getpid()}~{file_host()}.warc.gz"
+        self._name = new_name(self.prefix, self._serial)
         self._file = open(self.directory / (self._name + OPEN_SUFFIX), "xb")
         # Blocking: another crawler starting on the same folder may be looking at this new file in
         # its recovery pass (it locks each .open file for a moment, finds our pid alive, lets go).
@@ -150,17 +143,3 @@ class WarcWriter:
         self._writer.write_record(record)
         location = RecordLocation(self._name, offset, out.tell() - offset)
         return describe_record(record, location, payload)
-
-
-def sync_directory(directory: Path) -> None:
-    """Make a rename or a new file in ``directory`` survive a power cut."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def file_host() -> str:
-    """This machine's name as it appears in WARC file names (no ``-`` or ``~``, which delimit fields)."""
-    return socket.gethostname().replace("-", "").replace("~", "") or "localhost"

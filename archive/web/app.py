@@ -6,7 +6,8 @@ another port (another origin); every app response carries a
 Content-Security-Policy that allows nothing but the app itself and frames
 from pywb. Files are only ever read through :func:`archive.replay.archive_file`,
 which refuses names outside the archive's folders. URL lookups use the CDXJ
-index; prefix and text searches, versions and stories use the database.
+index; prefix and text searches, versions and stories ask the database
+through :mod:`archive.queries`.
 """
 
 from __future__ import annotations
@@ -19,17 +20,28 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from archive.config import ArchivePaths
-from archive.db.models import Article, ArticleVersion, Story, Url
+from archive.db.models import Article
 from archive.db.session import open_database, session_factory
 from archive.diff import diff_versions
 from archive.index import CdxjEntry, IndexStore
-from archive.plot import timeline_data
-from archive.queries import article_timeline, coverage, find_article, find_story
+from archive.queries import (
+    NO_OUTLET,
+    TextMatch,
+    article_timeline,
+    coverage,
+    find_article,
+    find_story,
+    list_stories,
+    search_text,
+    timeline_data,
+    urls_with_prefix,
+)
 from archive.replay import UnsafePath, archive_file, capture_time, captures, load, nearest, page_text
+from archive.warc.files import is_closed_warc
+from archive.web.pywb import COLLECTION
 from archive.web.timeline import timeline_svg
 
 __all__ = ["create_app", "security_headers"]
@@ -85,36 +97,16 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
         q = request.args.get("q", "").strip()
         kind = request.args.get("kind", "url")
         urls: list[str] = []
-        articles: list[tuple[Article, ArticleVersion, str]] = []
+        articles: list[TextMatch] = []
         if q and kind == "url":
             if captures(store, q):
                 return redirect(url_for("url_captures", url=q))
         elif q and kind == "prefix":
             with database() as session:
-                # a range on the unique index, not LIKE (which SQLite would not answer from the index)
-                urls = list(
-                    session.scalars(
-                        select(Url.url)
-                        .where(Url.url >= q, Url.url < q + "\U0010ffff")
-                        .order_by(Url.url)
-                        .limit(SEARCH_LIMIT)
-                    )
-                )
+                urls = urls_with_prefix(session, q, SEARCH_LIMIT)
         elif q and kind == "text":
             with database() as session:
-                pattern = f"%{q}%"
-                rows = session.execute(
-                    select(Article, ArticleVersion)
-                    .join(ArticleVersion, ArticleVersion.article_id == Article.id)
-                    .where(or_(ArticleVersion.text.ilike(pattern), ArticleVersion.title.ilike(pattern)))
-                    .order_by(Article.first_seen_at, ArticleVersion.first_seen_at)
-                    .limit(SEARCH_LIMIT)
-                ).all()
-                seen: set[int] = set()
-                for article, version in rows:
-                    if article.id not in seen:
-                        seen.add(article.id)
-                        articles.append((article, version, article.url.url))
+                articles = search_text(session, q, SEARCH_LIMIT)
         return render_template("search.html", q=q, kind=kind, urls=urls, articles=articles, searched=bool(q))
 
     @app.get("/captures")
@@ -151,7 +143,7 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             text = page_text(replayed)
         except ValueError:
             text = ""
-        replay = f"{pywb_url}/archive/{entry.timestamp}/{entry.url}" if pywb_url else None
+        replay = f"{pywb_url}/{COLLECTION}/{entry.timestamp}/{entry.url}" if pywb_url else None
         return render_template(
             "capture.html", entry=entry, replayed=replayed, citation=replayed.citation(), text=text, replay=replay
         )
@@ -171,7 +163,7 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             path = archive_file(paths.warc_dir, name)
         except UnsafePath:
             abort(404)
-        if not path.is_file() or not path.name.endswith(".warc.gz"):
+        if not is_closed_warc(path):
             abort(404)
         return send_file(path, mimetype="application/warc", as_attachment=True)
 
@@ -196,7 +188,7 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
     @app.get("/stories")
     def stories() -> Any:
         with database() as session:
-            return render_template("stories.html", stories=list(session.scalars(select(Story).order_by(Story.name))))
+            return render_template("stories.html", stories=list_stories(session))
 
     @app.get("/stories/<name>")
     def story(name: str) -> Any:
@@ -208,7 +200,7 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             outlets: dict[str, dict[str, Any]] = {}
             for row in rows:
                 entry = outlets.setdefault(
-                    row.outlet or "(no outlet)", {"articles": 0, "first_seen": row.first_seen, "versions": 0}
+                    row.outlet or NO_OUTLET, {"articles": 0, "first_seen": row.first_seen, "versions": 0}
                 )
                 entry["articles"] += 1
                 entry["versions"] += row.versions

@@ -23,6 +23,7 @@ from types import TracebackType
 from urllib.error import URLError
 
 from archive.config import ArchivePaths
+from archive.errors import NewsArchiveError
 
 __all__ = ["COLLECTION", "PYWB_ENV", "PywbError", "PywbServer", "find_wayback"]
 
@@ -33,8 +34,8 @@ REPLAY_CSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; form
 _REPO_VENV = Path(__file__).resolve().parents[2] / ".venv-pywb" / "bin" / "wayback"
 
 
-class PywbError(RuntimeError):
-    pass
+class PywbError(NewsArchiveError, RuntimeError):
+    """pywb is not installed, or did not start."""
 
 
 def find_wayback(explicit: str | None = None) -> Path:
@@ -68,9 +69,6 @@ class PywbServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    def replay_url(self, timestamp: str, url: str) -> str:
-        return f"{self.url}/{COLLECTION}/{timestamp}/{url}"
 
     def start(self, timeout: float = 60.0) -> PywbServer:
         self._root = tempfile.TemporaryDirectory(prefix="newsarchive-pywb-")

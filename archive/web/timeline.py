@@ -12,7 +12,7 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from archive.plot import ArticleLine
+from archive.queries import ArticleLine
 
 __all__ = ["timeline_svg"]
 

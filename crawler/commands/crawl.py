@@ -1,8 +1,16 @@
-"""``scrapy crawl`` that checks the seed list before anything starts, and fails when archiving did.
+"""``scrapy crawl`` that chooses the spider for the mode, checks its seeds first, and fails when archiving did.
 
-Scrapy builds the spider inside the running crawl, so a bad seed file would
-end in a traceback from the event loop. Checking it here first turns it into
-a plain usage error naming the file and field, and nothing is created.
+With a Redis URL (``REDIS_URL`` or ``$NEWSARCHIVE_REDIS_URL``) this process
+is a worker of a distributed crawl: ``scrapy crawl news`` then runs
+:class:`~crawler.distributed.spider.DistributedNewsSpider`, the news spider
+fed from Redis, and the add-on wires the rest (:mod:`crawler.addon`).
+Without one the plain spider runs (and scrapy-redis is not even imported).
+
+Scrapy builds the spider inside the running crawl, so a bad seed file, or a
+worker whose Redis cannot be reached or holds no seeds, would end in a
+traceback from the event loop. Checking here first turns it into a plain
+usage error (exit status 2) naming the file and field, or the Redis URL,
+and nothing is created.
 
 A crawl the recorder stopped because its archive could not be opened or
 written (finish reason ``archive_error``) exits with 1, not 0, so that
@@ -12,29 +20,47 @@ schedulers and scripts see the failure.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from scrapy import Spider
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
-from archive.seeds import SeedError, load_seeds
+from archive.errors import NewsArchiveError
+from archive.seeds import load_seeds
+from crawler import distributed
+from crawler.spiders.news import NewsSpider
 
 
 class Command(ScrapyCrawl):
     _crawler: Crawler | None = None
 
-    def _create_crawler(self, spidercls: Any) -> Crawler:
-        self._crawler = super()._create_crawler(spidercls)
+    def _create_crawler(self, spidercls: str | type[Spider]) -> Crawler:
+        self._crawler = super()._create_crawler(self._spider_class(spidercls))
         return self._crawler
+
+    def _spider_class(self, spidercls: str | type[Spider]) -> type[Spider]:
+        """The spider to run: the distributed news spider in place of the news spider when Redis is set."""
+        assert self.crawler_process is not None
+        if isinstance(spidercls, str):
+            spidercls = self.crawler_process.spider_loader.load(spidercls)
+        if spidercls is NewsSpider and distributed.enabled(self.settings):
+            from crawler.distributed.spider import DistributedNewsSpider
+
+            return DistributedNewsSpider
+        return spidercls
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         seeds = (opts.spargs or {}).get("seeds")
-        if seeds:
-            try:
+        try:
+            if distributed.enabled(self.settings):
+                from crawler.distributed.spider import crawl_outlets
+
+                crawl_outlets(self.settings, seeds)
+            elif seeds:
                 load_seeds(seeds)
-            except SeedError as e:
-                raise UsageError(str(e), print_help=False) from None
+        except (NewsArchiveError, ValueError) as e:  # SeedError, FrontierError; ValueError: a bad key prefix
+            raise UsageError(str(e), print_help=False) from None
         super().run(args, opts)
         stats = self._crawler.stats if self._crawler is not None else None
         if stats is not None and stats.get_value("finish_reason") == "archive_error":

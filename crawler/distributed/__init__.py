@@ -13,17 +13,19 @@ extended where a news archive needs more than it gives:
 - :mod:`.spider`: the news spider as a scrapy-redis ``RedisMixin`` spider:
   seeds and outlets come from Redis (``newsarchive seeds push``), and a worker
   exits once the whole crawl, not just its own share, has been idle for
-  ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds.
+  ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds. The crawl command
+  (:mod:`crawler.commands.crawl`) runs it in place of the plain spider.
 - :mod:`.politeness`: per-host concurrency, delay and Retry-After pauses held
   in Redis for the whole crawl, so ten workers do not hit one site ten times
   as hard.
 - :mod:`.dupefilter`: scrapy-redis's exact set, or a Bloom filter in Redis of
   bounded size for very large crawls.
-- :mod:`.addon`: the switch that wires all of it (called by
+- :mod:`.addon`: the switch that wires the rest (called by
   :class:`crawler.addon.NewsArchive` when a Redis URL is set).
 
 Key names and the seed message format are in :mod:`archive.frontier`, shared
-with the ``newsarchive`` command line.
+with the ``newsarchive`` command line. Settings and their defaults are in the
+table in :mod:`crawler.settings`.
 """
 
 from __future__ import annotations

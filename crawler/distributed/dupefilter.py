@@ -8,8 +8,8 @@ false-positive rate *p*:
 
     bits  m = ceil(-n ln p / (ln 2)^2)        hashes  k = round(m / n * ln 2)
 
-(``DISTRIBUTED_BLOOM_CAPACITY`` 10 million and ``DISTRIBUTED_BLOOM_ERROR_RATE``
-0.0001 give m = 192 million bits = 24 MB and k = 13.) Up to *n* URLs, a new
+(The defaults of ``DISTRIBUTED_BLOOM_CAPACITY`` and ``DISTRIBUTED_BLOOM_ERROR_RATE``,
+10 million and 0.0001, give m = 192 million bits = 24 MB and k = 13.) Up to *n* URLs, a new
 URL is taken for one already seen with probability at most *p*, and then not
 crawled; past *n* the rate grows (for the defaults 0.3 % at 1.5n, 2 % at 2n),
 and the workers warn. A URL seen is never taken for new.
@@ -107,8 +107,8 @@ class BloomDupeFilter(RFPDupeFilter):
             get_redis_from_settings(settings),
             keys.bloom,
             keys.bloom_params,
-            settings.getint("DISTRIBUTED_BLOOM_CAPACITY", 10_000_000),
-            settings.getfloat("DISTRIBUTED_BLOOM_ERROR_RATE", 0.0001),
+            settings.getint("DISTRIBUTED_BLOOM_CAPACITY"),
+            settings.getfloat("DISTRIBUTED_BLOOM_ERROR_RATE"),
             settings.getbool("DUPEFILTER_DEBUG"),
         )
 

@@ -147,7 +147,7 @@ class HostLeaseMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         url = redis_url(settings)
-        if url is None or not settings.getbool("DISTRIBUTED_POLITENESS_ENABLED", True):
+        if url is None or not settings.getbool("DISTRIBUTED_POLITENESS_ENABLED"):
             raise NotConfigured
         self.crawler = crawler
         self.limits = HostLimits(url, frontier_keys(settings), worker_id(crawler))
@@ -155,7 +155,7 @@ class HostLeaseMiddleware:
         self.concurrency = per_ip or settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         self.delay = settings.getfloat("DOWNLOAD_DELAY")
         self.slot_settings = settings.getdict("DOWNLOAD_SLOTS")
-        self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT") + settings.getfloat("DISTRIBUTED_LEASE_MARGIN", 60.0)
+        self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT") + settings.getfloat("DISTRIBUTED_LEASE_MARGIN")
         self._leases: WeakKeyDictionary[Request, tuple[str, str]] = WeakKeyDictionary()
         self._freed: dict[str, asyncio.Event] = {}
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)

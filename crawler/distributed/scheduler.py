@@ -15,9 +15,9 @@ the set, only when
    item it produced went through the item pipelines, and after the requests
    it produced (links, redirects, retries) were pushed to the shared queue;
 2. the WARC recorder has written every record submitted up to that moment
-   (the archiver's ``batches_written`` has caught up with the
-   ``batches_submitted`` seen then), so its response record, its metadata
-   records and its children's fate are all on disk or in Redis.
+   (:meth:`WarcRecorder.written` of the :meth:`WarcRecorder.checkpoint`
+   taken then), so its response record, its metadata records and its
+   children's fate are all on disk or in Redis.
 
 Finished requests are confirmed in one Redis transaction every
 ``DISTRIBUTED_ACK_INTERVAL`` seconds. If the worker is killed, everything
@@ -27,14 +27,24 @@ written is then fetched once more (archived twice), a page it had not
 written is fetched for the first time (archived once). A request abandoned
 on shutdown (``request.meta["frontier_release"]``) goes straight back.
 
-The engine's in-progress set is read from ``engine._slot.inprogress``:
-Scrapy sends no signal when a request is fully processed, and this is the
-set the engine itself waits on before closing. It is checked when the
-scheduler opens, so a Scrapy release that changes it fails at once. The
-same private slot's ``nextcall`` is used once more: an engine with nothing
-to do looks at its scheduler only every 5 seconds (its heartbeat), while
-other workers may fill the shared queue at any moment, so the scheduler
-wakes it when it has taken nothing and the queue is not empty.
+The engine's in-progress set is read from ``engine._slot.inprogress``, the
+one private Scrapy attribute this package reads (in :func:`_engine_slot`
+alone; checked when the scheduler opens, so a Scrapy release that changes
+it fails at once). Scrapy 2.19 offers no public way to know that the engine
+is done with a request: the engine drops it from that set once
+``Scraper.enqueue_scrape`` has run the response or failure through the
+spider and every item through the pipelines, and sends no signal then. The
+public pieces do not add up to it: spider middlewares never see an
+errback's output; a callback's output is consumed by ``CONCURRENT_ITEMS``
+tasks, so its end comes before its last items are through the pipelines
+and its last requests are queued; a ``request_scheduled`` handler can drop
+a child request without ``request_dropped``; and a request a downloader
+middleware returns (redirect, retry) replaces the original without any
+signal naming it. The same slot's ``nextcall`` is used once more: an engine
+with nothing to do looks at its scheduler only every 5 seconds (its
+heartbeat), while other workers may fill the shared queue at any moment, so
+the scheduler wakes it when it has taken nothing and the queue is not
+empty; no public call does that without a request to crawl.
 
 A crawl is drained, not one worker's share
 ==========================================
@@ -66,7 +76,6 @@ request pushed or taken, plus one per confirmation interval.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -87,8 +96,6 @@ if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
-
-    from archive.archiver_process import ArchiverProcess
 
 __all__ = ["FrontierScheduler"]
 
@@ -131,9 +138,9 @@ class FrontierScheduler(Scheduler):
             scheduler.server,
             scheduler.keys,
             worker_id(crawler),
-            settings.getfloat("DISTRIBUTED_WORKER_TIMEOUT", 60.0),
+            settings.getfloat("DISTRIBUTED_WORKER_TIMEOUT"),
         )
-        scheduler.ack_interval = settings.getfloat("DISTRIBUTED_ACK_INTERVAL", 0.5)
+        scheduler.ack_interval = settings.getfloat("DISTRIBUTED_ACK_INTERVAL")
         if scheduler.idle_before_close:
             logger.warning(
                 "SCHEDULER_IDLE_BEFORE_CLOSE is not used by distributed crawls: see MAX_IDLE_TIME_BEFORE_CLOSE"
@@ -150,13 +157,13 @@ class FrontierScheduler(Scheduler):
     def open(self, spider: Spider) -> None:
         assert self.crawler is not None and self.worker is not None
         self.spider = spider
-        self._engine_slot()  # fail now, not mid-crawl, if the engine no longer exposes what is needed
+        _engine_slot(self.crawler)  # fail now, not mid-crawl, if the engine no longer exposes what is needed
         self.queue = ReliablePriorityQueue(
             self.server, spider, self.queue_key, self.keys.processing(self.worker.id), self.serializer
         )
         if not self.df:
             self.df = load_object(self.dupefilter_cls).from_spider(spider)
-        self._recorder = next((mw for mw in self.crawler.extensions.middlewares if isinstance(mw, WarcRecorder)), None)
+        self._recorder = self.crawler.get_extension(WarcRecorder)
         self.worker.register()
         recovered = self.worker.recover_dead()
         logger.info(
@@ -219,34 +226,32 @@ class FrontierScheduler(Scheduler):
 
     def _settle(self) -> None:
         """Confirm the requests the engine is done with whose records the archive has written."""
-        archiver = self._archiver()
-        in_progress = self._in_progress()
-        mark = archiver.batches_submitted if archiver is not None else 0
+        recorder = self._recorder
+        slot = _engine_slot(self.crawler)
+        in_progress = slot.inprogress if slot is not None else frozenset()
+        mark = recorder.checkpoint() if recorder is not None else 0
         for request in [r for r in self._taken if r not in in_progress]:
             taken = self._taken.pop(request)
             self._settling.append(_Settling(taken, mark, bool(request.meta.get(RELEASE_META))))
-        if not self._settling:
-            return
-        if archiver is None:
-            written = math.inf
-        elif archiver.failure is not None:
-            written = -1  # nothing more is confirmed; on close, the rest goes back to the queue
-        else:
-            written = archiver.batches_written
-        ready = [s for s in self._settling if s.release or s.mark <= written]
+        # Once the archive failed nothing is written any more: the rest goes back to the queue on close.
+        ready: list[_Settling] = []
+        waiting: list[_Settling] = []
+        for settling in self._settling:
+            written = settling.release or recorder is None or recorder.written(settling.mark)
+            (ready if written else waiting).append(settling)
         if not ready:
             return
         done = [s.taken for s in ready if not s.release]
         released = [s.taken for s in ready if s.release]
         self.queue.finish(done, released)
-        self._settling = [s for s in self._settling if not (s.release or s.mark <= written)]
+        self._settling = waiting
         self.stats.inc_value("frontier/finished", len(done))
         if released:
             self.stats.inc_value("frontier/released", len(released))
 
     def _wake_engine(self) -> None:
         """Have an idle engine look at the queue now, not at its next 5 s heartbeat, if other workers filled it."""
-        slot = self._engine_slot()
+        slot = _engine_slot(self.crawler)
         if slot is not None and not self._taken and len(self.queue):
             slot.nextcall.schedule()
 
@@ -257,10 +262,9 @@ class FrontierScheduler(Scheduler):
         deadline = time.monotonic() + CLOSE_TIMEOUT
         while True:
             self._settle()
-            archiver = self._archiver()
             if not (self._taken or self._settling) or time.monotonic() > deadline:
                 break
-            if archiver is not None and archiver.failure is not None:
+            if self._recorder is not None and self._recorder.failed:
                 break
             await sleep(0.05)
         unconfirmed = list(self._taken.values()) + [s.taken for s in self._settling]
@@ -276,25 +280,22 @@ class FrontierScheduler(Scheduler):
             len(unconfirmed) + requeued,
         )
 
-    def _archiver(self) -> ArchiverProcess | None:
-        return self._recorder.archiver if self._recorder is not None else None
 
-    def _in_progress(self) -> set[Request] | frozenset[Request]:
-        """The requests the engine has not finished with (see the module docstring)."""
-        slot = self._engine_slot()
-        return frozenset() if slot is None else slot.inprogress
+def _engine_slot(crawler: Crawler | None) -> Any:
+    """The engine's private slot, for its ``inprogress`` set and ``nextcall`` (see the module docstring).
 
-    def _engine_slot(self) -> Any:
-        """The engine's private slot (see the module docstring), None before the crawl starts or after it ends."""
-        running = engine(self.crawler) if self.crawler is not None else None
-        if running is None:
-            return None
-        try:
-            slot = running._slot
-            if slot is not None:
-                slot.inprogress, slot.nextcall  # noqa: B018 - fail here if a Scrapy upgrade renamed them
-        except AttributeError:
-            raise RuntimeError(
-                "this Scrapy's engine has no _slot.inprogress or _slot.nextcall, which distributed crawls need"
-            ) from None
-        return slot
+    None before the crawl starts or after it ends. The only place this package
+    reads a private Scrapy attribute.
+    """
+    running = engine(crawler) if crawler is not None else None
+    if running is None:
+        return None
+    try:
+        slot = running._slot
+        if slot is not None:
+            slot.inprogress, slot.nextcall  # noqa: B018 - fail here if a Scrapy upgrade renamed them
+    except AttributeError:
+        raise RuntimeError(
+            "this Scrapy's engine has no _slot.inprogress or _slot.nextcall, which distributed crawls need"
+        ) from None
+    return slot

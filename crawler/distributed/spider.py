@@ -6,7 +6,8 @@ the crawl's Redis list (``newsarchive seeds push`` puts them there), and the
 outlets from the crawl's outlet hash, read once at start (their domains are
 the spider's ``allowed_domains``; the WARC files' warcinfo records list
 them). ``scrapy crawl news`` builds it instead of the plain spider whenever
-a Redis URL is set.
+a Redis URL is set (:mod:`crawler.commands.crawl`, which also checks with
+:func:`crawl_outlets` that the worker can start before anything does).
 
 What it changes in ``RedisMixin`` (scrapy-redis 0.9.1), and why:
 
@@ -31,11 +32,11 @@ as done.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from scrapy import Request, signals
@@ -43,7 +44,8 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy_redis.spiders import RedisMixin
 from twisted.python.failure import Failure
 
-from archive.frontier import FrontierError, load_outlets
+from archive.frontier import FrontierError, FrontierKeys, load_outlets, read_seed_message
+from archive.seeds import SeedList
 from crawler.distributed import RELEASE_META, engine, frontier_keys, redis_url
 from crawler.items import FetchFailure
 from crawler.spiders.news import NewsSpider
@@ -53,10 +55,9 @@ if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
-    from archive.seeds import Outlet
-
-__all__ = ["DistributedNewsSpider"]
+__all__ = ["DistributedNewsSpider", "crawl_outlets"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,23 +70,7 @@ class DistributedNewsSpider(RedisMixin, NewsSpider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        # Scrapy builds the spider before applying the add-ons: only the Redis URL and the prefix,
-        # which the add-on reads from the same settings and environment, are known here.
-        keys = frontier_keys(crawler.settings)
-        if kwargs.get("seeds"):
-            raise FrontierError(
-                "a distributed crawl takes its seeds from Redis: push them once with "
-                f"`newsarchive seeds push {kwargs['seeds']}` and start the workers without -a seeds"
-            )
-        client = redis.Redis.from_url(redis_url(crawler.settings))
-        try:
-            seed_list = load_outlets(client, keys)
-        finally:
-            client.close()
-        if seed_list is None:
-            raise FrontierError(
-                f"crawl {keys.prefix!r} has no seeds: run `newsarchive seeds push FILE` before starting workers"
-            )
+        keys, seed_list = crawl_outlets(crawler.settings, kwargs.get("seeds"))
         spider = super().from_crawler(crawler, *args, seed_list=seed_list, **kwargs)
         spider.frontier_keys = keys
         spider.redis_key = keys.seeds
@@ -102,15 +87,14 @@ class DistributedNewsSpider(RedisMixin, NewsSpider):
 
     def make_request_from_data(self, data: bytes) -> list[Request]:
         try:
-            message = json.loads(data)
-            kind, url, name = message["kind"], message["url"], message["outlet"]
-        except (ValueError, KeyError, TypeError):
+            name, kind, url = read_seed_message(data)
+        except ValueError:
             logger.error("seed message %r is not one `newsarchive seeds push` writes; skipped", data)
             return []
         try:
             return [self.seed_request(kind, url, self._outlet(name))]
         except KeyError as e:
-            logger.error("seed message %r skipped: %s", data, e)
+            logger.error("seed message %r skipped: %s (pushed after this worker started?)", data, e.args[0])
             return []
 
     def spider_idle(self) -> None:
@@ -136,8 +120,40 @@ class DistributedNewsSpider(RedisMixin, NewsSpider):
             failure.request.meta[RELEASE_META] = True  # type: ignore[attr-defined]
         yield from super().fetch_failed(failure)
 
-    def _outlet(self, name: str) -> Outlet:
-        for outlet in self.seed_list.outlets:
-            if outlet.name == name:
-                return outlet
-        raise KeyError(f"outlet {name!r} is not in the crawl's seeds (pushed after this worker started?)")
+
+def crawl_outlets(settings: BaseSettings, seeds: str | None = None) -> tuple[FrontierKeys, SeedList]:
+    """The keys and outlets of the crawl a worker joins; FrontierError saying why it cannot start.
+
+    ``seeds`` is the ``-a seeds`` spider argument, which a worker refuses. Only
+    the Redis URL and the key prefix are read from ``settings``: the spider is
+    built before the add-ons are applied.
+    """
+    keys = frontier_keys(settings)
+    if seeds:
+        raise FrontierError(
+            "a distributed crawl takes its seeds from Redis: push them once with "
+            f"`newsarchive seeds push {seeds}` and start the workers without -a seeds"
+        )
+    url = redis_url(settings)
+    if url is None:
+        raise FrontierError("a distributed crawl needs REDIS_URL or $NEWSARCHIVE_REDIS_URL")
+    client = redis.Redis.from_url(url)
+    try:
+        seed_list = load_outlets(client, keys)
+    except redis.RedisError as e:
+        raise FrontierError(f"the crawl's Redis at {_without_password(url)} cannot be used: {e}") from None
+    finally:
+        client.close()
+    if seed_list is None:
+        raise FrontierError(
+            f"crawl {keys.prefix!r} has no seeds: run `newsarchive seeds push FILE` before starting workers"
+        )
+    return keys, seed_list
+
+
+def _without_password(url: str) -> str:
+    """The URL with its password masked, for messages."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))

@@ -31,8 +31,8 @@ __all__ = ["Worker"]
 
 logger = logging.getLogger(__name__)
 
-# KEYS: queue, processing, alive, workers, stats, hosts, worker stats. ARGV: worker id, key prefix.
-# Host lease keys are named here as FrontierKeys.host_leases names them.
+# KEYS: queue, processing, alive, workers, stats, hosts, worker stats.
+# ARGV: worker id, then what a host lease key has before and after its slot (FrontierKeys.host_leases_affixes).
 _RECOVER = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local n = redis.call('ZCARD', KEYS[2])
@@ -42,7 +42,7 @@ if n > 0 then
 end
 local owner = ARGV[1] .. '/'
 for _, slot in ipairs(redis.call('SMEMBERS', KEYS[6])) do
-  local leases = ARGV[2] .. ':host:' .. slot .. ':leases'
+  local leases = ARGV[2] .. slot .. ARGV[3]
   for _, lease in ipairs(redis.call('ZRANGE', leases, 0, -1)) do
     if string.sub(lease, 1, #owner) == owner then redis.call('ZREM', leases, lease) end
   end
@@ -147,6 +147,6 @@ class Worker:
                     keys.worker_hosts(worker),
                     keys.worker_stats(worker),
                 ],
-                args=[worker, keys.prefix],
+                args=[worker, *keys.host_leases_affixes()],
             )
         )

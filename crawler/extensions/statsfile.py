@@ -4,13 +4,12 @@ The scheduler runs each crawl as a child process and reads how it went
 (pages fetched, captures, articles, errors) from this file instead of
 parsing the log.
 
-Settings:
-
-- ``STATS_FILE`` (none): where to write; the extension is off without it.
+``STATS_FILE`` says where to write; the extension is off without it (the
+default, :mod:`crawler.settings`).
 
 The file is written when the engine has stopped, after every
 ``spider_closed`` handler (the recorder's included, which counts records
-only once its writer threads have drained) and after the stats collector
+only once its archiver process has drained) and after the stats collector
 has closed, so it holds the stats Scrapy dumps in its log. It is written to
 a temporary name and renamed, so a reader never sees half of it.
 """

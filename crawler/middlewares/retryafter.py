@@ -54,15 +54,10 @@ waits for them.
 
 Registration and interplay
 ==========================
-Register at **650**::
-
-    DOWNLOADER_MIDDLEWARES = {
-        "crawler.middlewares.retryafter.RetryAfterMiddleware": 650,
-    }
-
-``process_response`` runs from the highest number down, so at 650 the
-middleware sees 429/503 answers after ``CookiesMiddleware`` (700, which keeps
-any cookie the answer sets) and before ``RedirectMiddleware`` (600),
+The add-on (:mod:`crawler.addon`) registers it at **650** and applies the
+defaults of its settings. ``process_response`` runs from the highest number
+down, so at 650 the middleware sees 429/503 answers after
+``CookiesMiddleware`` (700, which keeps any cookie the answer sets) and before ``RedirectMiddleware`` (600),
 ``HttpCompressionMiddleware`` (590), ``MetaRefreshMiddleware`` (580, which
 would follow a meta refresh on a 503 page) and ``RetryMiddleware`` (550, which
 retries 429 and 503 at once by default). Returning the retry request ends the
@@ -88,15 +83,10 @@ real sends) and the HTTP cache.
 
 Settings
 ========
-``RETRY_AFTER_ENABLED`` (default ``True``)
-    ``False`` disables the middleware (``NotConfigured``).
-``RETRY_AFTER_HTTP_CODES`` (default ``[429, 503]``)
-    Answers that pause the slot and are retried.
-``RETRY_AFTER_BASE_DELAY`` (default ``5.0`` seconds)
-    First back-off when ``Retry-After`` is absent or unparsable; doubles with
-    each further 429/503 in a row.
-``RETRY_AFTER_MAX_DELAY`` (default ``600.0`` seconds)
-    Cap for both a ``Retry-After`` value and the back-off.
+``RETRY_AFTER_ENABLED`` (``False`` raises ``NotConfigured``),
+``RETRY_AFTER_HTTP_CODES``, ``RETRY_AFTER_BASE_DELAY`` and
+``RETRY_AFTER_MAX_DELAY``, used as described above; their defaults are in
+the table in :mod:`crawler.settings`.
 
 Stats
 =====
@@ -198,15 +188,13 @@ class RetryAfterMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        if not settings.getbool("RETRY_AFTER_ENABLED", True):
+        if not settings.getbool("RETRY_AFTER_ENABLED"):
             raise NotConfigured
-        self.http_codes: frozenset[int] = frozenset(
-            int(code) for code in settings.getlist("RETRY_AFTER_HTTP_CODES", [429, 503])
-        )
+        self.http_codes: frozenset[int] = frozenset(int(code) for code in settings.getlist("RETRY_AFTER_HTTP_CODES"))
         if not self.http_codes:
             raise NotConfigured("RETRY_AFTER_HTTP_CODES is empty")
-        self.base_delay: float = settings.getfloat("RETRY_AFTER_BASE_DELAY", 5.0)
-        self.max_delay: float = settings.getfloat("RETRY_AFTER_MAX_DELAY", 600.0)
+        self.base_delay: float = settings.getfloat("RETRY_AFTER_BASE_DELAY")
+        self.max_delay: float = settings.getfloat("RETRY_AFTER_MAX_DELAY")
         if self.base_delay < 0 or self.max_delay < 0:
             raise ValueError(
                 "RETRY_AFTER_BASE_DELAY and RETRY_AFTER_MAX_DELAY must not be "

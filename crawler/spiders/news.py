@@ -15,7 +15,10 @@ so the date a feed or news sitemap gave an article is kept beside the page's
 own, whichever order the pages happen to arrive in.
 
 The spider only parses; archiving happens in the recorder extension and the
-pipelines.
+pipelines. In a distributed crawl ``scrapy crawl news`` runs its subclass
+:class:`crawler.distributed.spider.DistributedNewsSpider` instead (the crawl
+command chooses it, :mod:`crawler.commands.crawl`); this module knows nothing
+of it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
@@ -34,16 +37,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from twisted.python.failure import Failure
 
-from archive.frontier import seed_messages
 from archive.seeds import Outlet, SeedList, load_seeds
-from crawler import distributed
 from crawler.items import ArticlePage, FetchFailure, Listing
+from crawler.recorder import FETCHED_AT_META
 from crawler.requisites import requisites
-
-if TYPE_CHECKING:
-    from typing import Self
-
-    from scrapy.crawler import Crawler
 
 #: Discovery documents go before articles in the queue, page requisites after them.
 DISCOVERY_PRIORITY = 10
@@ -63,25 +60,16 @@ class NewsSpider(Spider):
         self.allowed_domains = self.seed_list.allowed_domains
         self._links = LinkExtractor(unique=True)
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """With a Redis URL set, this process is a worker of a shared crawl: the distributed spider takes over."""
-        if cls is NewsSpider and distributed.enabled(crawler.settings):
-            from crawler.distributed.spider import DistributedNewsSpider  # it subclasses this one
-
-            return DistributedNewsSpider.from_crawler(crawler, *args, **kwargs)  # type: ignore[return-value]
-        return super().from_crawler(crawler, *args, **kwargs)
-
     @property
     def page_requisites(self) -> bool:
-        """``ARCHIVE_PAGE_REQUISITES`` (True): also archive an article's images, stylesheets
+        """``ARCHIVE_PAGE_REQUISITES``: also archive an article's images, stylesheets
         and scripts on the outlet's domains, so that it replays as it looked."""
-        return self.settings.getbool("ARCHIVE_PAGE_REQUISITES", True)
+        return self.settings.getbool("ARCHIVE_PAGE_REQUISITES")
 
     async def start(self) -> AsyncIterator[Request]:
         for outlet in self.seed_list.outlets:
-            for seed in seed_messages(outlet):
-                yield self.seed_request(seed["kind"], seed["url"], outlet)
+            for kind, url in outlet.seeds():
+                yield self.seed_request(kind, url, outlet)
 
     def seed_request(self, kind: str, url: str, outlet: Outlet) -> Request:
         """The request for a seed URL of an outlet: a sitemap, a feed or a section page."""
@@ -105,7 +93,7 @@ class NewsSpider(Spider):
             return
         current = self._outlet(outlet)
         depth = response.meta.get("section_depth", 0)
-        follow = depth < self.settings.getint("SECTION_DEPTH_LIMIT", 2)
+        follow = depth < self.settings.getint("SECTION_DEPTH_LIMIT")
         for link in self._links.extract_links(response):
             if current.is_article(link.url):
                 yield self._request(link.url, self.parse_article, current)
@@ -115,6 +103,9 @@ class NewsSpider(Spider):
                 yield section
 
     def parse_article(self, response: Response, outlet: str) -> Iterator[ArticlePage | Request]:
+        # The extractor refuses publication dates after the fetch: the recorder's fetch time (the
+        # response record's WARC-Date) makes this extraction agree with a re-extraction from the WARC.
+        fetched_at = response.meta.get(FETCHED_AT_META) or datetime.now(timezone.utc)
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         if self.page_requisites and isinstance(response, TextResponse):
             yield from self._requisites(response, self._outlet(outlet))
@@ -123,8 +114,7 @@ class NewsSpider(Spider):
             outlet=outlet,
             html=response.text if isinstance(response, TextResponse) else "",
             content_type=content_type,
-            fetched_at=response.meta.get("warc_fetched_at") or datetime.now(timezone.utc),
-            warc_record_id=response.meta.get("warc_record_id", ""),
+            fetched_at=fetched_at,
         )
 
     def parse_requisite(self, response: Response, outlet: str) -> Iterator[Any]:
@@ -169,12 +159,15 @@ class NewsSpider(Spider):
                 url=response.url,
                 outlet=outlet.name,
                 source=source,
-                warc_record_id=response.meta.get("warc_record_id", ""),
                 entries=entries,
             )
 
     def _outlet(self, name: str) -> Outlet:
-        return next(o for o in self.seed_list.outlets if o.name == name)
+        """The seed list's outlet of that name; KeyError naming it if there is none."""
+        for outlet in self.seed_list.outlets:
+            if outlet.name == name:
+                return outlet
+        raise KeyError(f"outlet {name!r} is not in the crawl's seeds")
 
 
 def _encoding(response: Response) -> str:

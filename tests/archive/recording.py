@@ -3,14 +3,14 @@ through the real WARC writer, so what is ingested is what a crawl would have wri
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from warcio.statusandheaders import StatusAndHeaders
 
-from archive.ingest import ARTICLE_KIND, LISTING_KIND, OUTLETS_FIELD
+from archive.extract import Extraction
+from archive.format import OUTLETS_FIELD, article_payload, listing_payload, outlets_field
 from archive.warc import WarcWriter
 from archive.warc.records import ArchivedRecord, HttpExchange, exchange_records, metadata_record, warc_date
 
@@ -26,7 +26,9 @@ class Recording:
     """A WARC folder being written, and the records written so far (as the indexer receives them)."""
 
     def __init__(self, folder: Path, prefix: str = "newsarchive") -> None:
-        self.writer = WarcWriter(folder, info={"software": "test", OUTLETS_FIELD: json.dumps(OUTLETS)}, prefix=prefix)
+        self.writer = WarcWriter(
+            folder, info={"software": "test", OUTLETS_FIELD: outlets_field(OUTLETS)}, prefix=prefix
+        )
         self.records: list[ArchivedRecord] = []
 
     def page(self, url: str, body: str, when: datetime, status: int = 200, location: str | None = None) -> str:
@@ -48,22 +50,13 @@ class Recording:
 
     def article(self, response_id: str, url: str, title: str, text: str, when: datetime, **metadata: Any) -> str:
         """The ``article/1`` record of an extraction from a response."""
-        payload = {
-            "newsarchive": ARTICLE_KIND,
-            "title": title,
-            "text": text,
-            "extractor": "trafilatura",
-            "extractor_version": "2.0",
-            **metadata,
-        }
+        fields = {"text": text, "title": title, "extractor": "trafilatura", "extractor_version": "2.0", **metadata}
+        extraction = Extraction(**fields)
+        payload = article_payload(None, extraction)
         return self._write([metadata_record(self.writer.builder, url, response_id, payload, when)])[0].record_id
 
     def listing(self, response_id: str, url: str, entries: list[tuple[str, str | None]], when: datetime) -> None:
-        payload = {
-            "newsarchive": LISTING_KIND,
-            "source": "feed",
-            "entries": [{"url": u, "published": p} for u, p in entries],
-        }
+        payload = listing_payload(None, "feed", entries)
         self._write([metadata_record(self.writer.builder, url, response_id, payload, when)])
 
     def response(self, record_id: str) -> ArchivedRecord:

@@ -1,4 +1,3 @@
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -7,7 +6,9 @@ from sqlalchemy import select
 
 from archive.archiver import Archiver, ArchiverError
 from archive.db import Article, Capture, FetchError, Outlet, Url, open_database, session_factory
-from archive.ingest import ARTICLE_KIND, FETCH_ERROR_KIND, OUTLETS_FIELD, Ingester
+from archive.db.ingester import Ingester
+from archive.extract import Extraction
+from archive.format import OUTLETS_FIELD, article_payload, fetch_error_payload, outlets_field
 from archive.warc import HttpExchange, WarcWriter, iter_records, read_record
 
 WHEN = datetime(2019, 2, 28, 15, 0, tzinfo=timezone.utc)
@@ -34,7 +35,7 @@ def sessions(tmp_path: Path):
 
 
 def make_archiver(tmp_path: Path, sessions) -> Archiver:
-    writer = WarcWriter(tmp_path / "warcs", info={"software": "test", OUTLETS_FIELD: json.dumps(OUTLETS)})
+    writer = WarcWriter(tmp_path / "warcs", info={"software": "test", OUTLETS_FIELD: outlets_field(OUTLETS)})
     return Archiver(writer, Ingester(sessions), batch_size=2)
 
 
@@ -47,19 +48,13 @@ def test_database_points_at_the_records_it_indexes(tmp_path: Path, sessions) -> 
     archiver.submit_metadata(
         story.url,
         story.response_record_id,
-        {
-            "newsarchive": ARTICLE_KIND,
-            "title": "Story",
-            "text": "story",
-            "extractor": "trafilatura",
-            "extractor_version": "9",
-        },
+        article_payload(None, Extraction(title="Story", text="story", extractor="trafilatura", extractor_version="9")),
         WHEN,
     )
     archiver.submit_metadata(
         "http://www.example.com/slow",
         None,
-        {"newsarchive": FETCH_ERROR_KIND, "error": "TimeoutError: took too long"},
+        fetch_error_payload(None, "TimeoutError: took too long"),
         WHEN,
     )
     archiver.close()
@@ -104,7 +99,7 @@ def test_ingesting_the_same_records_again_adds_nothing(tmp_path: Path, sessions)
 def test_an_article_whose_response_is_not_indexed_is_skipped(tmp_path: Path, sessions, caplog) -> None:
     archiver = make_archiver(tmp_path, sessions)
     archiver.submit_metadata(
-        "http://www.example.com/a", "<urn:uuid:missing>", {"newsarchive": ARTICLE_KIND, "text": "x"}, WHEN
+        "http://www.example.com/a", "<urn:uuid:missing>", article_payload(None, Extraction(text="x")), WHEN
     )
     archiver.close()
     with sessions() as session:

@@ -3,7 +3,6 @@ and a child that never outlives its parent."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -17,20 +16,22 @@ import pytest
 from sqlalchemy import select, text
 
 from archive.archiver import ArchiverError
-from archive.archiver_process import ArchiverProcess, ArchiveSettings
+from archive.archiver_process import ArchiverProcess
 from archive.config import ArchivePaths
 from archive.db import Article, Capture, open_database, session_factory
-from archive.ingest import ARTICLE_KIND, OUTLETS_FIELD
+from archive.extract import Extraction
+from archive.format import OUTLETS_FIELD, article_payload, outlets_field
+from archive.opening import ArchiveSettings
 from archive.warc import iter_records
+from archive.warc.files import OPEN_SUFFIX
 from archive.warc.recovery import process_alive
-from archive.warc.writer import OPEN_SUFFIX
 from tests.archive.test_archiver import OUTLETS, WHEN, page
 from tests.conftest import REPO
 
 
 def settings(tmp_path: Path, **options: object) -> ArchiveSettings:
     paths = ArchivePaths.resolve(data_dir=tmp_path / "data")
-    info = {"software": "test", OUTLETS_FIELD: json.dumps(OUTLETS)}
+    info = {"software": "test", OUTLETS_FIELD: outlets_field(OUTLETS)}
     return ArchiveSettings(paths=paths, info=info, **options)  # type: ignore[arg-type]
 
 
@@ -41,7 +42,7 @@ def test_records_and_rows_are_those_of_the_archiver(tmp_path: Path, caplog: pyte
     story = page("http://www.example.com/news/story")
     archiver.submit_exchange(story)
     archiver.submit_exchange(page("http://www.example.com/gone", status=404, body=b"not here"))
-    article = {"newsarchive": ARTICLE_KIND, "title": "Story", "text": "story", "extractor": "trafilatura"}
+    article = article_payload(None, Extraction(title="Story", text="story", extractor="trafilatura"))
     archiver.submit_metadata(story.url, story.response_record_id, article, WHEN, unless_revisit=True)
     archiver.submit_exchange(page("http://www.example.com/news/story"))  # unchanged: a revisit
     assert archiver.batches_submitted == 4
@@ -63,7 +64,7 @@ def test_records_and_rows_are_those_of_the_archiver(tmp_path: Path, caplog: pyte
     engine.dispose()
     assert (paths.index_dir / f"{warc.name}.cdxj").is_file()
     # the child's log lines come out of the parent's loggers
-    assert any(r.name == "archive.archiver_process" and "archiving to" in r.getMessage() for r in caplog.records)
+    assert any(r.name == "archive.opening" and "archiving to" in r.getMessage() for r in caplog.records)
 
 
 def test_an_archive_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
@@ -98,7 +99,8 @@ def test_the_child_ignores_interrupts_and_dies_with_its_parent(tmp_path: Path) -
         f"""
         import json, sys, time
         from pathlib import Path
-        from archive.archiver_process import ArchiverProcess, ArchiveSettings
+        from archive.archiver_process import ArchiverProcess
+        from archive.opening import ArchiveSettings
         from archive.config import ArchivePaths
         from tests.archive.test_archiver import page
         archiver = ArchiverProcess(ArchiveSettings(ArchivePaths.resolve(data_dir={str(tmp_path / "data")!r}), {{}}))

@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 
 from archive.db import open_database, session_factory
-from archive.ingest import Ingester
-from archive.plot import NO_OUTLET, plot_coverage, timeline_data
+from archive.db.ingester import Ingester
+from archive.plot import plot_coverage
+from archive.queries import NO_OUTLET, timeline_data
 from tests.archive.recording import Recording, at
 
 

@@ -13,9 +13,9 @@ from archive.cli.replay import parse_time
 from archive.config import ArchivePaths
 from archive.index import CdxjEntry, IndexStore
 from archive.replay import UnsafePath, archive_file, capture_time, captures, find_capture, load, nearest, page_text
+from tests.archive.web.conftest import EDITED_TITLE, EDITED_URL, two_crawls  # noqa: F401 (a fixture)
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
-from tests.web.conftest import EDITED_TITLE, EDITED_URL, two_crawls  # noqa: F401 (a fixture)
 
 SEEDS = load_seeds()
 GZIP_URL = SEEDS[0].url  # served gzip-encoded: the archive keeps it so

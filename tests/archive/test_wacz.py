@@ -9,8 +9,9 @@ import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from archive.extract import Extraction
+from archive.format import article_payload
 from archive.index import IndexStore, parse_line
-from archive.ingest import ARTICLE_KIND
 from archive.wacz import INDEX_BLOCK_LINES, write_wacz
 from archive.warc import HttpExchange, WarcWriter
 from archive.warc.records import exchange_records, metadata_record
@@ -40,7 +41,7 @@ def make_archive(data: Path, stories: int, max_size: int = 40_000, size: int = 2
     for n in range(stories):
         when = DAY + timedelta(hours=n * hours)
         ex = page(n, when, size)
-        payload = {"newsarchive": ARTICLE_KIND, "title": f"Story {n}", "text": f"Text of story {n}."}
+        payload = article_payload(None, Extraction(title=f"Story {n}", text=f"Text of story {n}."))
         later = when + timedelta(seconds=3)  # extraction takes a moment
         extraction = metadata_record(writer.builder, ex.url, ex.response_record_id, payload, later)
         writer.write([*exchange_records(ex, writer.builder), extraction])

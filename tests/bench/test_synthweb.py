@@ -8,7 +8,6 @@ import gzip
 import http.client
 import json
 import re
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -23,7 +22,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.seeds import load_seeds
 from bench.synthweb import PAGE_MAX, PAGE_MIN, SynthServer, SynthWeb, _material, measure_server
+from tests import loopback
 from tests.fixtureweb.__main__ import proxy_env
+from tests.fixtureweb.data import load_seeds as load_seed_texts
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = SynthWeb(outlets=3, articles=1200, seed=7)
@@ -45,14 +46,8 @@ def get(url: str) -> bytes:
 
 def raw_exchange(server: SynthServer, request: bytes) -> tuple[str, dict[str, str], bytes]:
     """Send raw request bytes; return the status line, headers and the raw rest (framing kept)."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    return status, {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}, rest
+    status, lines, rest = loopback.raw_exchange(server.port, request)
+    return status, {name.lower(): value for name, value in lines}, rest
 
 
 def get_once(server: SynthServer, target: str, host: str = "x", *headers: str) -> tuple[str, dict[str, str], bytes]:
@@ -82,6 +77,21 @@ def test_pages_are_deterministic_and_depend_on_the_seed() -> None:
     assert again.section_html(0, WEB.outlet(0).sections[1], 3) == WEB.section_html(0, WEB.outlet(0).sections[1], 3)
     assert other.article_html(2, 345) != WEB.article_html(2, 345)
     assert len({o.host for o in WEB.outlet_list}) == 3
+
+
+def test_articles_are_made_of_the_seed_texts_body_and_captions() -> None:
+    seeds = load_seed_texts()
+    assert _material().paragraphs == tuple(line for seed in seeds for line in seed.body_lines)
+    captions = [line for seed in seeds for line in seed.labelled("boilerplate") if 40 < len(line) < 300]
+    assert _material().captions == tuple(captions)
+
+
+def test_bench_imports_nothing_from_tests() -> None:
+    modules = sorted(f"bench.{p.stem}" for p in (REPO / "bench").glob("*.py") if not p.stem.startswith("_"))
+    code = f"import sys, {', '.join(modules)}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'tests'))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_article_pages_are_50_to_150_kb_of_article_inside_boilerplate() -> None:

@@ -27,8 +27,8 @@ from archive.db import Capture, open_database, session_factory
 from archive.db.models import Base, WarcPointer
 from archive.index import IndexStore, parse_line
 from archive.warc import iter_records, read_record
+from archive.warc.files import OPEN_SUFFIX, parse_name
 from archive.warc.recovery import process_alive
-from archive.warc.writer import OPEN_SUFFIX
 from tests.conftest import REPO, TEST_CRAWL_SETTINGS, run_crawl
 from tests.fixtureweb.__main__ import proxy_env
 from tests.fixtureweb.server import FIDELITY_HOST, LOAD_FILES, LOAD_HOST, FixtureWeb
@@ -132,7 +132,7 @@ def test_sigkill_loses_no_finished_record(fixture_web: FixtureWeb, tmp_path: Pat
         process.wait()
     (left_open,) = (data / "warcs").glob(f"*{OPEN_SUFFIX}")
     # the kernel kills the crawler's archiver process (named in the file) with it, a moment later
-    archiver = int(left_open.name.rsplit("-", 1)[1].split("~")[0])
+    archiver = parse_name(left_open.name).pid  # type: ignore[union-attr]
     deadline = time.monotonic() + 10
     while process_alive(archiver):
         assert time.monotonic() < deadline, "the archiver process outlived the crawler"

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.db import Capture, open_database, session_factory
-from archive.ingest import ARTICLE_KIND
+from archive.format import ARTICLE
 from archive.warc import iter_records, read_record
 from tests.conftest import CrawlRun, run_crawl
 from tests.fixtureweb.data import load_seeds
@@ -155,9 +155,7 @@ def test_each_article_is_described_in_the_archive_itself(fixture_crawl: CrawlRun
     """The extraction result of every article is a metadata record referring to its response record."""
     records = [r for path in sorted(fixture_crawl.warc_dir.glob("*.warc.gz")) for r in iter_records(path)]
     responses = {r.record_id: r for r in records if r.rec_type == "response"}
-    articles = {
-        r.target_uri: r for r in records if r.rec_type == "metadata" and r.data.get("newsarchive") == ARTICLE_KIND
-    }
+    articles = {r.target_uri: r for r in records if r.rec_type == "metadata" and r.data.get("newsarchive") == ARTICLE}
     seeds = {seed.url: seed for seed in load_seeds()}
     assert sorted(articles) == sorted(seeds)
     for url, article in articles.items():

@@ -19,7 +19,6 @@ def page(html: str, content_type: str = "text/html; charset=utf-8") -> ArticlePa
         html=html,
         content_type=content_type,
         fetched_at=WHEN,
-        warc_record_id="<urn:uuid:1>",
     )
 
 

@@ -1,15 +1,48 @@
-"""The recorder's view of an exchange, and a crawl without a proxy (so the server's IP is known)."""
+"""The recorder: its view of an exchange, what it tells others, and a crawl without a proxy (the server's IP known)."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from scrapy import Request
-from scrapy.http import Headers
+from scrapy import Request, Spider
+from scrapy.http import Headers, HtmlResponse
 from sqlalchemy import select, text
 
 from archive.db import Capture, open_database, session_factory
-from crawler.recorder import _header_lines, _request_headers
+from archive.warc.records import HttpExchange
+from crawler.items import Listing
+from crawler.recorder import FETCHED_AT_META, WarcRecorder, _header_lines, _request_headers
 from tests.conftest import run_crawl
+from tests.crawler import archive_crawler
 from tests.fixtureweb.server import FixtureWeb
+
+
+@dataclass
+class FakeArchiver:
+    """What the recorder hands its archiver process, and the counters it reads back."""
+
+    exchanges: list[HttpExchange] = field(default_factory=list)
+    metadata: list[tuple[Any, ...]] = field(default_factory=list)
+    batches_submitted: int = 0
+    batches_written: int = 0
+    failure: BaseException | None = None
+
+    def submit_exchange(self, exchange: HttpExchange) -> None:
+        self.exchanges.append(exchange)
+        self.batches_submitted += 1
+
+    def submit_metadata(self, *args: Any, **kwargs: Any) -> None:
+        self.metadata.append(args)
+        self.batches_submitted += 1
+
+
+def recorder_with(archiver: FakeArchiver) -> WarcRecorder:
+    recorder = archive_crawler(ARCHIVE_ENABLED=True).get_extension(WarcRecorder)
+    assert recorder is not None
+    recorder.archiver = archiver  # type: ignore[assignment]
+    return recorder
 
 
 def test_repeated_headers_are_kept_one_per_line() -> None:
@@ -61,3 +94,32 @@ def test_an_archive_that_cannot_be_opened_stops_the_crawl_before_any_fetch(
     assert "'finish_reason': 'archive_error'" in run.log
     assert run.served == []  # not one page fetched that could not have been archived
     assert not list((data / "warcs").glob("*"))
+
+
+def test_a_listing_refers_to_the_response_record_of_its_own_response() -> None:
+    archiver = FakeArchiver()
+    recorder, spider = recorder_with(archiver), Spider(name="test")
+    url = "http://news.example/feed"
+    request = Request(url)
+    downloaded = HtmlResponse(url, body=b"<rss/>", request=request)
+    recorder.response_downloaded(downloaded, request, spider)
+    (exchange,) = archiver.exchanges
+    assert request.meta[FETCHED_AT_META] == exchange.fetched_at  # for the extractor
+    scraped = downloaded.replace(body=b"<rss></rss>")  # as a downloader middleware hands it on
+    recorder.item_scraped(Listing(url, "Outlet", "feed", [("http://news.example/a", None)]), scraped, spider)
+    ((_, refers_to, payload, _),) = archiver.metadata
+    assert refers_to == exchange.response_record_id
+    assert payload["newsarchive"] == "listing/1"
+
+
+def test_written_says_when_what_was_submitted_is_on_disk() -> None:
+    archiver = FakeArchiver(batches_submitted=3, batches_written=1)
+    recorder = recorder_with(archiver)
+    mark = recorder.checkpoint()
+    assert not recorder.written(mark)
+    archiver.batches_written = 3
+    assert recorder.written(mark) and not recorder.failed
+    archiver.failure = OSError("disk full")
+    assert not recorder.written(0) and recorder.failed  # nothing more is written
+    recorder.archiver = None  # no archive: nothing to wait for
+    assert recorder.written(recorder.checkpoint())

@@ -5,29 +5,29 @@ keeps its real address (``http://www.commondreams.org/news``) and the archived c
 carry those addresses, while nothing leaves the machine.  Most URLs are static files
 under ``site/<host>/``; the few that need behaviour (redirects, errors, a slow answer,
 gzip, chunked framing, a repeated header) are listed in :data:`ROUTES`.
+
+The module is longer than most because :data:`ROUTES` and the handlers behind
+it are one table that a reader checks against the tests, line by line; the
+server machinery itself is :mod:`tests.loopback`.
 """
 
 from __future__ import annotations
 
 import gzip
-import logging
 import random
 import re
-import socket
-import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from urllib.parse import unquote, urlsplit
+from typing import Self
+from urllib.parse import unquote
 
 import brotli
 
-__all__ = ["LOAD_HOST", "ROUTES", "SITE_DIR", "FixtureWeb", "Route", "ServedRequest", "load_site_pages"]
+from tests.loopback import Loopback, LoopbackHandler, LoopbackServer, proxy_target
 
-logger = logging.getLogger(__name__)
+__all__ = ["LOAD_HOST", "ROUTES", "SITE_DIR", "FixtureWeb", "Route", "ServedRequest", "load_site_pages"]
 
 SITE_DIR: Path = Path(__file__).resolve().with_name("site")
 #: Files that replace their ``site/`` namesakes while ``FixtureWeb.edition`` is 2 (an edited article).
@@ -300,20 +300,16 @@ def _load_page(title: str, parts: list[str], article: bool = False) -> bytes:
     ).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     """Answers proxy-form and origin-form GET/HEAD requests from the site folder."""
 
-    server: _Server
+    server: LoopbackServer[FixtureWeb]
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT_SECONDS
 
     def version_string(self) -> str:
         """The Server header value."""
         return SERVER_NAME
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
-        """Route the stdlib's access log to logging instead of stderr."""
-        logger.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
         """Serve a GET."""
@@ -326,7 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_allowed(self) -> None:
         """Refuse other methods; the connection closes because a body may be unread."""
         self.close_connection = True
-        url = self._target()[0] or self.path
+        target = proxy_target(self.path, self.headers.get("Host"))
+        url = target.url if target else self.path
         resp = _Response(405, _status_page(405, "Only GET and HEAD are served."))
         resp.headers.append(("Allow", "GET, HEAD"))
         resp.headers.append(("Content-Type", CONTENT_TYPES[".html"]))
@@ -334,30 +331,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = _not_allowed
 
-    def _target(self) -> tuple[str | None, str | None, str]:
-        """(absolute URL for the log, host, path with query) of the request, taking the
-        absolute-form target of a proxy request before the Host header (RFC 9112 3.2.2)."""
-        target = self.path
-        if target.lower().startswith(("http://", "https://")):
-            parts = urlsplit(target)
-            host = parts.hostname
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            return target, host, path
-        host_header = self.headers.get("Host")
-        if not target.startswith("/") or not host_header:
-            return None, None, target
-        return f"http://{host_header}{target}", urlsplit(f"//{host_header}").hostname, target
-
     def _serve(self, head: bool) -> None:
         """Build, log and write the answer to one request."""
-        url, host, path = self._target()
-        if url is None or host is None:
+        target = proxy_target(self.path, self.headers.get("Host"))
+        if target is None:
             resp = _Response(400, _status_page(400, "Send an absolute URL or a Host header."))
             resp.headers.append(("Content-Type", CONTENT_TYPES[".html"]))
             self.close_connection = True
-            self._send(url or self.path, resp, head)
+            self._send(self.path, resp, head)
             return
-        web, host = self.server.web, host.lower()
+        web, url, host, path = self.server.web, target.url, target.host, target.path
         if web.route_for(host, path).slow and not web.wait_slow():
             self.close_connection = True  # stopping: drop the connection unanswered
             return
@@ -407,66 +390,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class _Server(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that remembers its connections so stop() can end them."""
-
-    daemon_threads = True
-    # Scrapy opens a burst of connections at start; the default backlog of 5 drops some.
-    request_queue_size = 128
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], web: FixtureWeb) -> None:
-        self.web = web
-        self._lock = threading.Lock()
-        self._active: dict[threading.Thread, socket.socket] = {}
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse DNS lookup of the address (slow offline)."""
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
-        """Handle each connection in a daemon thread that is tracked until it ends."""
-        thread = threading.Thread(
-            target=self._run_connection,
-            args=(request, client_address),
-            name=f"fixtureweb-{client_address[1]}",
-            daemon=True,
-        )
-        with self._lock:
-            self._active[thread] = request
-        thread.start()
-
-    def _run_connection(self, request: socket.socket, client_address: tuple[str, int]) -> None:
-        """Serve one connection, then forget it."""
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._lock:
-                self._active.pop(threading.current_thread(), None)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Clients that hang up are normal here; log them quietly, not on stderr."""
-        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-    def close_connections(self, timeout: float) -> None:
-        """Shut down open connections (idle keep-alives included) and join their threads."""
-        with self._lock:
-            active = list(self._active.items())
-        for _, sock in active:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        deadline = time.monotonic() + timeout
-        for thread, _ in active:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
-class FixtureWeb:
+class FixtureWeb(Loopback):
     """The fixture web on a free loopback port; use as a context manager.
 
     ``slow_seconds`` is how long the slow page waits before answering; tests use a
@@ -476,6 +400,9 @@ class FixtureWeb:
     a corrected paragraph, so the second crawl archives a new version of it.
     """
 
+    handler = _Handler
+    name = "fixtureweb"
+
     def __init__(
         self,
         slow_seconds: float = 10.0,
@@ -483,13 +410,10 @@ class FixtureWeb:
         port: int = 0,
         site_dir: Path = SITE_DIR,
     ) -> None:
+        super().__init__(host, port)
         self.slow_seconds = slow_seconds
-        self.host = host
-        self.requested_port = port
         self.site_dir = site_dir.resolve()
         self.edition = 1
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[ServedRequest] = []
@@ -497,59 +421,22 @@ class FixtureWeb:
         self._load_pages = load_site_pages()
 
     # -- life cycle ---------------------------------------------------------------
-    def start(self) -> FixtureWeb:
+    def start(self) -> Self:
         """Bind the port and serve in a background thread."""
-        if self._server is not None:
-            raise RuntimeError("FixtureWeb is already running")
-        self._stopping = threading.Event()
-        self._server = _Server((self.host, self.requested_port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fixtureweb-accept",
-            daemon=True,
-        )
-        self._thread.start()
-        logger.debug("fixture web listening on %s", self.proxy_url)
-        return self
+        if self._server is None:
+            self._stopping = threading.Event()
+        return super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, wake the slow page, end open connections, close the port."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_connections(timeout)
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FixtureWeb:
-        """Start on entry."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop on exit, whatever happened inside."""
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound port (only while running)."""
-        if self._server is None:
-            raise RuntimeError("FixtureWeb is not running")
-        return int(self._server.server_address[1])
+        if self._server is not None:
+            self._stopping.set()
+        super().stop(timeout)
 
     @property
     def proxy_url(self) -> str:
         """What to put in ``http_proxy``."""
-        return f"http://{self.host}:{self.port}"
+        return self.url
 
     # -- request log ----------------------------------------------------------------
     @property

@@ -48,6 +48,6 @@ def test_wacz_command(archive_copy: Path, tmp_path: Path, capsys: pytest.Capture
         assert seed.url in pages and seed.title in pages and seed.body_lines[0][:40] in pages
 
     assert main(["--data", str(archive_copy), "wacz", str(output), "--to", "2019-03-01"]) == 1
-    assert "no WARC file was being written" in capsys.readouterr().out
+    assert "no WARC file was being written" in capsys.readouterr().err
     assert not output.exists()
     assert main(["--data", str(tmp_path / "empty"), "wacz", str(output)]) == 1

@@ -22,8 +22,8 @@ from archive.db import (
     open_database,
     session_factory,
 )
+from archive.db.ingester import Ingester
 from archive.db.session import alembic_config, schema_revisions
-from archive.ingest import Ingester
 from archive.warc.records import ArchivedRecord, RecordLocation
 
 WHEN = datetime(2019, 2, 28, 15, 0)

@@ -12,15 +12,12 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from archive.db import Capture, open_database, session_factory
-from archive.index import IndexStore
-from archive.ingest import OUTLETS_FIELD, Ingester
+from archive.format import OUTLETS_FIELD
 from archive.warc import WarcWriter, iter_records
+from archive.warc.files import OPEN_SUFFIX, STAMP_FORMAT, file_host
 from archive.warc.records import exchange_records
 from archive.warc.recovery import process_alive, recover, recover_file, whole_records_end
-from archive.warc.writer import OPEN_SUFFIX, STAMP_FORMAT, file_host
 from tests.archive.warc.test_writer import exchange, warcio_check
 
 SITE = "http://www.example.com/"
@@ -152,26 +149,3 @@ def test_a_file_named_for_a_killed_but_unreaped_process_is_recovered(complete_wa
         assert result is not None and result.records > 0
     finally:
         writer.wait()
-
-
-def test_recovery_indexes_what_the_database_and_cdxj_had_not_heard_of(complete_warc: Path, tmp_path: Path) -> None:
-    engine = open_database(f"sqlite:///{tmp_path / 'archive.db'}")
-    sessions = session_factory(engine)
-    ends = member_ends(complete_warc)
-    (tmp_path / "warcs").mkdir()
-    path = open_copy(complete_warc, tmp_path / "warcs", ends[8] + 100)  # torn inside the fifth request
-    ingester = Ingester(sessions)
-    # the indexer thread had ingested the first two responses when the crawler died
-    ingester.ingest([r for r in iter_records(complete_warc) if r.record_id in ("<urn:uuid:0>", "<urn:uuid:1>")])
-    index = IndexStore(tmp_path / "indexes")
-    (result,) = recover(tmp_path / "warcs", Ingester(sessions), index)
-    with sessions() as session:
-        captures = session.scalars(select(Capture).order_by(Capture.record_id)).all()
-        assert [c.record_id for c in captures] == [f"<urn:uuid:{i}>" for i in range(4)]
-        for capture in captures:
-            assert capture.warc_filename == result.path.name
-            assert capture.warc_offset in ends
-    engine.dispose()
-    assert not path.exists()
-    lines = index.index_path(result.path.name).read_text().splitlines()
-    assert [json.loads(line.split(" ", 2)[2])["url"] for line in lines] == [f"{SITE}{i}" for i in range(4)]

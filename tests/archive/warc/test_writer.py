@@ -12,8 +12,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.warc import HttpExchange, WarcWriter, iter_records, read_record
+from archive.warc.files import OPEN_SUFFIX, parse_name
 from archive.warc.records import exchange_records, metadata_record
-from archive.warc.writer import OPEN_SUFFIX
 
 WHEN = datetime(2019, 2, 28, 14, 30, 5, 123456, tzinfo=timezone.utc)
 HTML = "<html><body><p>Caf\u00e9 in Hanoi</p></body></html>".encode("utf-8")
@@ -117,8 +117,8 @@ def test_open_suffix_while_writing_and_rotation_by_size(tmp_path: Path) -> None:
     files = sorted(tmp_path.glob("crawl-*.warc.gz"))
     assert len(files) > 1
     assert files == sorted(writer.closed_files)
-    serials = [f.name.split("-")[2] for f in files]
-    assert serials == [f"{i:05d}" for i in range(1, len(files) + 1)]
+    serials = [parse_name(f.name).serial for f in files]  # type: ignore[union-attr]
+    assert serials == list(range(1, len(files) + 1))
     responses = 0
     for path in files:
         warcio_check(path)

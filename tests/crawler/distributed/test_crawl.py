@@ -18,14 +18,16 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from archive.config import ArchivePaths
+from archive.db.ingester import Ingester
 from archive.db.models import Capture, Url
 from archive.db.session import open_database, session_factory
 from archive.frontier import FrontierKeys, crawl_status, push_seeds
-from archive.ingest import Ingester
+from archive.index import IndexStore
+from archive.opening import recover_archive
 from archive.seeds import load_seeds
+from archive.warc.files import OPEN_SUFFIX, parse_name
 from archive.warc.reader import iter_records
-from archive.warc.recovery import recover
-from archive.warc.writer import OPEN_SUFFIX
 from tests.crawler.distributed.conftest import Worker, start_worker
 from tests.crawler.distributed.web import GeneratedWeb, Hit, max_overlap
 
@@ -93,7 +95,7 @@ def test_three_workers_archive_every_page_exactly_once(
     # worker's archiver process, which its log gives, and the host)
     records = warc_records(data)
     files = {name for found in records.values() for name, _, _ in found}
-    writers = {name.rsplit("-", 1)[1].split("~")[0] for name in files}
+    writers = {str(parse_name(name).pid) for name in files}  # type: ignore[union-attr]
     archivers = {re.search(r"archiving to .* in process (\d+)", w.log)[1] for w in workers}  # type: ignore[index]
     assert writers <= archivers and len(writers) >= 2
     # every page once across all WARCs; robots.txt once per worker and host (each worker reads it itself)
@@ -144,9 +146,10 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
 
     # its WARC file was left open, possibly torn: recovery keeps its whole records and indexes them
     engine = open_database(pg_url)
-    recovered = recover(data / "warcs", Ingester(session_factory(engine)))
+    paths = ArchivePaths.resolve(data_dir=data, database_url=pg_url)
+    recovered = recover_archive(paths, Ingester(session_factory(engine)), IndexStore(paths.index_dir))
     engine.dispose()
-    assert [r.path.name.split("-")[3].split("~")[0] for r in recovered] == [victim_archiver]
+    assert [parse_name(r.path.name).pid for r in recovered] == [int(victim_archiver)]
 
     records = warc_records(data)
     pages = {url: found for url, found in records.items() if not url.endswith("/robots.txt")}

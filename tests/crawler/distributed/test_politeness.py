@@ -11,24 +11,24 @@ from scrapy import Request, Spider
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.misc import build_from_crawler
-from scrapy.utils.test import get_crawler
 
 from archive.frontier import FrontierKeys
 from crawler.distributed.politeness import HostLeaseMiddleware, HostLimits
 from crawler.distributed.retryafter import DistributedRetryAfterMiddleware
+from tests.crawler import archive_crawler
 from tests.crawler.distributed.conftest import REDIS_URL
 
 
 def middleware(keys: FrontierKeys, cls: type = HostLeaseMiddleware, **settings: object) -> object:
     """A middleware of its own crawler, as if in its own worker process."""
-    crawler = get_crawler(Spider, {"REDIS_URL": REDIS_URL, "DISTRIBUTED_KEY_PREFIX": keys.prefix, **settings})
+    crawler = archive_crawler(Spider, REDIS_URL=REDIS_URL, DISTRIBUTED_KEY_PREFIX=keys.prefix, **settings)
     crawler.spider = Spider.from_crawler(crawler, name="politeness-test")
     return build_from_crawler(cls, crawler)
 
 
 def test_off_without_a_redis_url() -> None:
     with pytest.raises(NotConfigured):
-        build_from_crawler(HostLeaseMiddleware, get_crawler(Spider))
+        build_from_crawler(HostLeaseMiddleware, archive_crawler(Spider))
 
 
 def test_leases_are_limited_across_workers_spaced_and_paused(redis_client: redis.Redis, keys: FrontierKeys) -> None:

@@ -1,4 +1,4 @@
-"""The shared scheduler and the distributed spider, against Redis with a stand-in engine and archive."""
+"""The shared scheduler and the distributed spider, against Redis with a stand-in engine and archiver."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from crawler.addon import NewsArchive
 from crawler.distributed import RELEASE_META
 from crawler.distributed.scheduler import FrontierScheduler
 from crawler.distributed.spider import DistributedNewsSpider
+from crawler.recorder import WarcRecorder
 from crawler.spiders.news import NewsSpider
 from tests.conftest import FIXTURE_SEEDS
 from tests.crawler.distributed.conftest import REDIS_URL
@@ -28,6 +29,8 @@ from tests.crawler.distributed.conftest import REDIS_URL
 
 @dataclass
 class FakeArchiver:
+    """What the recorder reads of its archiver process to tell whether records are written."""
+
     batches_submitted: int = 0
     batches_written: int = 0
     failure: BaseException | None = None
@@ -76,15 +79,17 @@ def worker(redis_client: redis.Redis, keys: FrontierKeys) -> Iterator[Worker]:
     push_seeds(redis_client, keys, load_seeds(FIXTURE_SEEDS))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    crawler = get_crawler(NewsSpider, settings(keys, MAX_IDLE_TIME_BEFORE_CLOSE=1))
-    spider = NewsSpider.from_crawler(crawler)
-    assert isinstance(spider, DistributedNewsSpider)
+    # the recorder is built, but its archiver process is a stand-in: the test says what is written
+    crawler = get_crawler(DistributedNewsSpider, settings(keys, ARCHIVE_ENABLED=True, MAX_IDLE_TIME_BEFORE_CLOSE=1))
+    spider = DistributedNewsSpider.from_crawler(crawler)
     scheduler = FrontierScheduler.from_crawler(crawler)
     engine = FakeEngine(scheduler)
     crawler.engine = engine  # type: ignore[assignment]
     loop.run_until_complete(_open(scheduler, spider))
     archiver = FakeArchiver()
-    scheduler._recorder = SimpleNamespace(archiver=archiver)  # type: ignore[assignment]
+    recorder = crawler.get_extension(WarcRecorder)
+    assert recorder is not None
+    recorder.archiver = archiver  # type: ignore[assignment]
     yield Worker(spider, scheduler, engine, archiver)
     scheduler._loop.stop()
     asyncio.set_event_loop(None)
@@ -103,7 +108,7 @@ def take(worker: Worker) -> Request:
     return request
 
 
-def test_the_news_spider_becomes_a_worker_reading_outlets_from_redis(worker: Worker) -> None:
+def test_a_worker_reads_its_outlets_from_redis(worker: Worker) -> None:
     spider = worker.spider
     assert [o.name for o in spider.seed_list.outlets] == sorted(o.name for o in load_seeds(FIXTURE_SEEDS).outlets)
     assert spider.allowed_domains == load_seeds(FIXTURE_SEEDS).allowed_domains
@@ -125,7 +130,9 @@ def test_seed_messages_become_the_single_process_spiders_requests(
     with caplog.at_level(logging.ERROR):
         assert worker.spider.make_request_from_data(b'{"url": "http://x/"}') == []
         assert worker.spider.make_request_from_data(b"http://x/") == []
+        assert worker.spider.make_request_from_data(b'{"outlet": "Gone", "kind": "feed", "url": "http://x/"}') == []
     assert "is not one `newsarchive seeds push` writes" in caplog.text
+    assert "outlet 'Gone' is not in the crawl's seeds (pushed after this worker started?)" in caplog.text
 
 
 async def _collect(spider: NewsSpider) -> list[Request]:
@@ -198,8 +205,8 @@ def test_the_crawl_is_drained_only_when_no_worker_holds_work(
 
 
 def test_a_worker_needs_pushed_seeds_and_takes_no_seed_file(redis_client: redis.Redis, keys: FrontierKeys) -> None:
-    crawler = get_crawler(NewsSpider, settings(keys))
+    crawler = get_crawler(DistributedNewsSpider, settings(keys))
     with pytest.raises(FrontierError, match="newsarchive seeds push FILE"):
-        NewsSpider.from_crawler(crawler)
+        DistributedNewsSpider.from_crawler(crawler)
     with pytest.raises(FrontierError, match="without -a seeds"):
-        NewsSpider.from_crawler(crawler, seeds=str(FIXTURE_SEEDS))
+        DistributedNewsSpider.from_crawler(crawler, seeds=str(FIXTURE_SEEDS))

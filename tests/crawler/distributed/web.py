@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import random
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from urllib.parse import urlsplit
+
+from tests.loopback import Loopback, LoopbackHandler, LoopbackServer, proxy_target
 
 __all__ = ["GeneratedWeb", "Hit", "max_overlap"]
 
@@ -66,8 +64,33 @@ def max_overlap(hits: list[Hit]) -> int:
     return peak
 
 
-class GeneratedWeb:
+class _Handler(LoopbackHandler):
+    """Answers every GET after ``service_seconds`` and logs it as a :class:`Hit`."""
+
+    server: LoopbackServer[GeneratedWeb]
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        started = time.monotonic()
+        target = proxy_target(self.path, self.headers.get("Host"))
+        host, path = (target.host, target.path) if target else ("", self.path)
+        time.sleep(self.server.web.service_seconds)
+        page = self.server.web.answer(f"http://{host}{path}")
+        self.server.web.record(Hit(host, path, page.status, started, time.monotonic()))
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        for name, value in page.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(page.body)
+
+
+class GeneratedWeb(Loopback):
     """``outlets`` x ``sections`` x ``articles`` article pages plus their listings."""
+
+    handler = _Handler
+    name = "generatedweb"
 
     def __init__(
         self,
@@ -78,6 +101,7 @@ class GeneratedWeb:
         busy: tuple[str, ...] = (),
         retry_after: int = 1,
     ) -> None:
+        super().__init__()
         self.service_seconds = service_seconds
         self.retry_after = retry_after
         self.hosts = [f"www.outlet{o}.example" for o in range(outlets)]
@@ -89,7 +113,6 @@ class GeneratedWeb:
         self.busy = set(busy)
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- the pages -------------------------------------------------------------------
     def _outlet(self, o: int, host: str, sections: int, articles: int) -> None:
@@ -164,60 +187,9 @@ class GeneratedWeb:
         with self._lock:
             return [h for h in self.hits if h.host == host]
 
-    def __enter__(self) -> GeneratedWeb:
-        self._server = _Server(("127.0.0.1", 0), self)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
     @property
     def proxy_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], web: GeneratedWeb) -> None:
-        self.web = web
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # no reverse DNS lookup of the address (HTTPServer.server_bind does one)
-        socket.socket.bind(self.socket, self.server_address)
-        self.server_address = self.socket.getsockname()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
-        pass
-
-    def do_GET(self) -> None:
-        started = time.monotonic()
-        parts = urlsplit(self.path)
-        host = (parts.hostname or self.headers.get("Host", "")).lower()
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        time.sleep(self.server.web.service_seconds)
-        page = self.server.web.answer(f"http://{host}{path}")
-        self.server.web.record(Hit(host, path, page.status, started, time.monotonic()))
-        self.send_response(page.status)
-        self.send_header("Content-Type", page.content_type)
-        self.send_header("Content-Length", str(len(page.body)))
-        for name, value in page.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(page.body)
+        return self.url
 
 
 def _html(body: str) -> _Page:

@@ -1,4 +1,6 @@
-"""Tests for crawler.middlewares.retryafter."""
+"""Tests for crawler.middlewares.retryafter: header parsing, slot pauses, back-off, and whole crawls.
+
+One file for the one component, as Scrapy keeps its tests."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import sys
 import threading
 from collections import defaultdict
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,11 @@ from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.response import response_status_message
-from scrapy.utils.test import get_crawler
 
+from crawler.addon import NewsArchive
 from crawler.middlewares.retryafter import RetryAfterMiddleware, parse_retry_after
+from tests.crawler import archive_crawler
+from tests.loopback import Loopback, LoopbackHandler, LoopbackServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -34,14 +37,13 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-MW_PATH = "crawler.middlewares.retryafter.RetryAfterMiddleware"
 
 
 # -- helpers -----------------------------------------------------------------
 
 
 def make_crawler(**settings: Any) -> Crawler:
-    crawler = get_crawler(Spider, settings)
+    crawler = archive_crawler(Spider, **settings)
     crawler.spider = Spider.from_crawler(crawler, name="retryafter-test")
     return crawler
 
@@ -382,16 +384,16 @@ def test_waiting_requests_are_dropped_when_the_crawl_stops() -> None:
 # -- a real crawl ------------------------------------------------------------
 
 
-class _Recorder(BaseHTTPRequestHandler):
+class _Limited(LoopbackHandler):
     """Answer 429 (Retry-After: 1) the first time /limited is asked, 200 otherwise."""
 
-    hits: dict[str, list[float]]
-    lock: threading.Lock
+    server: LoopbackServer[_Recorder]
 
     def do_GET(self) -> None:
-        with self.lock:
-            self.hits[self.path].append(monotonic())
-            first = len(self.hits[self.path]) == 1
+        recorder = self.server.web
+        with recorder.lock:
+            recorder.hits[self.path].append(monotonic())
+            first = len(recorder.hits[self.path]) == 1
         body = b"<html><body>ok</body></html>"
         if self.path.startswith("/limited") and first:
             self.send_response(429)
@@ -404,21 +406,22 @@ class _Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+
+class _Recorder(Loopback):
+    """A host of the crawl, recording when each path was asked."""
+
+    handler = _Limited
+    name = "retryafter"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.hits: dict[str, list[float]] = defaultdict(list)
+        self.lock = threading.Lock()
 
 
 def _serve(host: str) -> Iterator[tuple[str, dict[str, list[float]]]]:
-    handler = type("Handler", (_Recorder,), {"hits": defaultdict(list), "lock": threading.Lock()})
-    server = ThreadingHTTPServer((host, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}", handler.hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _Recorder(host) as recorder:
+        yield recorder.url, recorder.hits
 
 
 @pytest.fixture
@@ -471,7 +474,10 @@ def _crawl_main() -> None:
     host_a, host_b = sys.argv[1:3]
     process = CrawlerProcess(
         {
-            "DOWNLOADER_MIDDLEWARES": {MW_PATH: 650},
+            "ADDONS": {NewsArchive: 0},  # registers the middleware at 650, with its settings' defaults
+            "ARCHIVE_CONTACT_URL": "http://localhost/tests",
+            "ARCHIVE_ENABLED": False,
+            "EXTRACTION_WORKERS": 0,
             "AUTOTHROTTLE_ENABLED": True,
             "AUTOTHROTTLE_START_DELAY": 0.0,
             "RETRY_TIMES": 2,

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, XmlResponse
-from scrapy.utils.test import get_crawler
 
 from archive.seeds import SeedError
 from crawler.items import ArticlePage, Listing
+from crawler.recorder import FETCHED_AT_META
 from crawler.spiders.news import NewsSpider
 from tests.conftest import FIXTURE_SEEDS, REPO
+from tests.crawler import archive_crawler
 from tests.fixtureweb.server import SITE_DIR
 
 CD = "Common Dreams"
@@ -25,12 +27,11 @@ TAC = "The American Conservative"
 
 @pytest.fixture
 def spider() -> NewsSpider:
-    return NewsSpider.from_crawler(get_crawler(NewsSpider), seeds=str(FIXTURE_SEEDS))
+    return NewsSpider.from_crawler(archive_crawler(NewsSpider), seeds=str(FIXTURE_SEEDS))
 
 
 def response(url: str, path: str, cls: type[Response] = XmlResponse, **headers: str) -> Response:
-    request = Request(url, meta={"warc_record_id": "<urn:uuid:feed>"})
-    return cls(url=url, body=(SITE_DIR / path).read_bytes(), request=request, headers=headers)
+    return cls(url=url, body=(SITE_DIR / path).read_bytes(), request=Request(url), headers=headers)
 
 
 def split(results: list) -> tuple[list[Request], list[Listing]]:
@@ -59,7 +60,7 @@ def test_rss_feed_lists_articles_with_dates(spider: NewsSpider) -> None:
     assert [r.url for r in requests] == [article]
     assert requests[0].callback == spider.parse_article and requests[0].cb_kwargs == {"outlet": TAC}
     (listing,) = listings
-    assert (listing.url, listing.source, listing.warc_record_id) == (url, "feed", "<urn:uuid:feed>")
+    assert (listing.url, listing.outlet, listing.source) == (url, TAC, "feed")
     assert listing.entries == [(article, "2019-02-28")]
 
 
@@ -113,9 +114,10 @@ def test_article_page_becomes_an_item(spider: NewsSpider) -> None:
         HtmlResponse,
         **{"Content-Type": "text/html; charset=utf-8"},
     )
+    page.meta[FETCHED_AT_META] = fetched_at = datetime(2019, 3, 1, tzinfo=timezone.utc)  # set by the recorder
     *requisites, item = spider.parse_article(page, TAC)
     assert isinstance(item, ArticlePage)
-    assert (item.url, item.outlet, item.warc_record_id) == (url, TAC, "<urn:uuid:feed>")
+    assert (item.url, item.outlet, item.fetched_at) == (url, TAC, fetched_at)
     assert "The Hanoi Summit Collapses" in item.html
     # what the page needs to replay as it looked: its stylesheet and images, on the outlet's domains
     assert {r.url for r in requisites} == {
@@ -132,10 +134,10 @@ def test_requisites_off_site_or_switched_off_are_not_fetched() -> None:
     page = response(
         url, "thinkprogress.org/trump-kim-summit-ends-early-no-nuclear-deal-8f1a2c3b4d5e/index.html", HtmlResponse
     )
-    spider = NewsSpider.from_crawler(get_crawler(NewsSpider), seeds=str(FIXTURE_SEEDS))
+    spider = NewsSpider.from_crawler(archive_crawler(NewsSpider), seeds=str(FIXTURE_SEEDS))
     urls = [r.url for r in spider.parse_article(page, TP) if isinstance(r, Request)]
     assert urls and not [u for u in urls if "doubleclick" in u]  # the ad script is another site's
-    off = get_crawler(NewsSpider, settings_dict={"ARCHIVE_PAGE_REQUISITES": False})
+    off = archive_crawler(NewsSpider, ARCHIVE_PAGE_REQUISITES=False)
     spider = NewsSpider.from_crawler(off, seeds=str(FIXTURE_SEEDS))
     assert [type(r) for r in spider.parse_article(page, TP)] == [ArticlePage]
 
@@ -151,23 +153,6 @@ def test_spider_refuses_a_bad_seed_file(tmp_path: Path) -> None:
         NewsSpider()
 
 
-def test_scrapy_crawl_stops_before_starting_on_a_bad_seed_file(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[[outlet]]\nname = "X"\nallowed_domains = ["x.org"]\nstart_urls = ["http://x.org/"]\n')
-    data = tmp_path / "data"
-    done = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={bad}", "-s", f"ARCHIVE_DATA_DIR={data}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 2
-    assert f"error: {bad}: outlet[0].article_patterns: required" in done.stderr
-    assert "Traceback" not in done.stderr
-    assert not data.exists()
-
-
 def test_section_pages_are_followed_up_to_the_section_depth_limit(tmp_path: Path) -> None:
     seeds = tmp_path / "sections.toml"
     seeds.write_text(
@@ -175,9 +160,7 @@ def test_section_pages_are_followed_up_to_the_section_depth_limit(tmp_path: Path
         'start_urls = ["http://www.commondreams.org/"]\narticle_patterns = ["/news/\\\\d{4}/"]\n'
         'follow_patterns = ["^http://www\\\\.commondreams\\\\.org/news$"]\n'
     )
-    spider = NewsSpider.from_crawler(
-        get_crawler(NewsSpider, settings_dict={"SECTION_DEPTH_LIMIT": 1}), seeds=str(seeds)
-    )
+    spider = NewsSpider.from_crawler(archive_crawler(NewsSpider, SECTION_DEPTH_LIMIT=1), seeds=str(seeds))
     front = response("http://www.commondreams.org/", "www.commondreams.org/index.html", HtmlResponse)
     sections = [r for r in spider.parse_section(front, CD) if r.callback == spider.parse_section]
     assert [(r.url, r.meta["section_depth"]) for r in sections] == [("http://www.commondreams.org/news", 1)]
@@ -185,3 +168,18 @@ def test_section_pages_are_followed_up_to_the_section_depth_limit(tmp_path: Path
     deeper.meta["section_depth"] = 1
     requests = list(spider.parse_section(deeper, CD))
     assert requests and all(r.callback == spider.parse_article for r in requests)
+
+
+def test_an_outlet_the_seeds_do_not_name_is_a_clear_error(spider: NewsSpider) -> None:
+    url = "http://www.theamericanconservative.com/feed/"
+    with pytest.raises(KeyError, match="outlet 'Gone' is not in the crawl's seeds"):
+        list(spider.parse_feed(response(url, "www.theamericanconservative.com/feed/index.rss"), "Gone"))
+
+
+def test_the_spider_knows_nothing_of_distributed_crawls() -> None:
+    code = "import sys, crawler.spiders.news; print(sorted(m for m in sys.modules if m.startswith(NAMES)))"
+    names = ("crawler.distributed", "archive.frontier", "scrapy_redis", "redis")
+    done = subprocess.run(
+        [sys.executable, "-c", f"NAMES = {names!r}; {code}"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -18,19 +18,21 @@ versions are kept by capture time, a revisit indexed before its original is
 linked when the original arrives, and an article's listed date (from a feed
 or news sitemap, possibly listing an address that only redirects to it) is
 recomputed whenever a listing or an alias appears.
+
+What the metadata records hold is read through :mod:`archive.format`.
+The module is longer than most because the Ingester's prepared statements
+(built once, run millions of times in a rebuild) sit beside it: each is
+read with the method that runs it in mind, and nothing else uses them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,7 +48,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     tuple_,
     update,
 )
@@ -63,27 +64,23 @@ from archive.db.models import (
     Listing,
     Observation,
     Outlet,
-    StoryArticle,
     Url,
 )
 from archive.extract import not_after
+from archive.format import ArticleRecord, FetchErrorRecord, ListingRecord, outlets_in, parse_metadata
 from archive.seeds import host_in_domains
-from archive.warc.reader import iter_records
 from archive.warc.records import ArchivedRecord
-from archive.warc.writer import OPEN_SUFFIX
+
+__all__ = ["IngestCounts", "Ingester"]
 
 logger = logging.getLogger(__name__)
 
-#: warcinfo field listing the crawl's outlets, as JSON.
-OUTLETS_FIELD = "newsarchive-outlets"
-#: ``newsarchive`` key of the JSON metadata records this project writes.
-ARTICLE_KIND = "article/1"
-LISTING_KIND = "listing/1"
-FETCH_ERROR_KIND = "fetch-error/1"
 #: PostgreSQL errors from another process indexing the same rows at once: unique
 #: violation, deadlock, serialization failure. The batch is retried up to CONFLICT_RETRIES times.
 CONFLICT_SQLSTATES = {"23505", "40P01", "40001"}
 CONFLICT_RETRIES = 5
+#: Records indexed per transaction when reading whole files.
+DEFAULT_BATCH = 500
 
 
 @dataclass
@@ -148,19 +145,49 @@ class Ingester:
             finally:
                 self._db = None
 
+    def ingest_all(
+        self,
+        records: Iterable[ArchivedRecord],
+        batch_size: int = DEFAULT_BATCH,
+        after_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        """Index a stream of records (a file) in transactions of ``batch_size`` records.
+
+        ``after_batch`` hears how many records each transaction indexed. If the
+        stream fails (a damaged file), the records read before the failure are
+        indexed before its error goes on.
+        """
+        batch: list[ArchivedRecord] = []
+
+        def flush() -> None:
+            nonlocal batch
+            pending, batch = batch, []
+            self.ingest(pending)
+            if after_batch is not None:
+                after_batch(len(pending))
+
+        try:
+            for record in records:
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    flush()
+        finally:
+            if batch:
+                flush()
+
     def _ingest_one(self, record: ArchivedRecord) -> None:
         if record.rec_type == "warcinfo":
             self._outlets_from(record)
         elif record.rec_type in ("response", "revisit"):
             self._capture(record)
-        elif record.rec_type == "metadata" and record.data:
-            kind = record.data.get("newsarchive")
-            if kind == ARTICLE_KIND:
-                self._article(record)
-            elif kind == LISTING_KIND:
-                self._listing(record)
-            elif kind == FETCH_ERROR_KIND:
-                self._fetch_error(record)
+        elif record.rec_type == "metadata":
+            meta = parse_metadata(record.data)
+            if isinstance(meta, ArticleRecord):
+                self._article(record, meta)
+            elif isinstance(meta, ListingRecord):
+                self._listing(record, meta)
+            elif isinstance(meta, FetchErrorRecord):
+                self._fetch_error(record, meta)
 
     def _run(self, statement: Any, **params: Any) -> Any:
         assert self._db is not None, "only within ingest()"
@@ -169,10 +196,10 @@ class Ingester:
     # -- outlets and URLs ---------------------------------------------------------
 
     def _outlets_from(self, record: ArchivedRecord) -> None:
-        raw = (record.data or {}).get(OUTLETS_FIELD)
-        if not raw:
+        described_outlets = outlets_in(record.data)
+        if not described_outlets:
             return
-        for described in json.loads(raw):
+        for described in described_outlets:
             found = self._run(_OUTLET_BY_NAME, name=described["name"]).first()
             domains = sorted(set(found.domains if found else []) | set(described.get("allowed_domains", [])))
             if found is None:
@@ -270,7 +297,7 @@ class Ingester:
 
     # -- articles and versions ----------------------------------------------------
 
-    def _article(self, record: ArchivedRecord) -> None:
+    def _article(self, record: ArchivedRecord, meta: ArticleRecord) -> None:
         capture = self._run(_CAPTURE_FOR_ARTICLE, record_id=record.refers_to).first()
         if capture is None:
             logger.warning(
@@ -284,9 +311,9 @@ class Ingester:
         if seen is not None and seen.record_id == record.record_id:
             self.counts.skipped += 1
             return
-        data = record.data or {}
+        extraction = meta.extraction
         domains = self._outlet_domains().get(capture.outlet_id) if capture.outlet_id else None
-        key_id = self._url(story_url(data.get("canonical_url"), capture.url, domains))
+        key_id = self._url(story_url(extraction.canonical_url, capture.url, domains))
         new_alias = key_id != capture.url_id
         if new_alias:
             make_alias(self._db_connection, capture.url_id, key_id)
@@ -298,8 +325,7 @@ class Ingester:
             self.counts.articles += 1
         else:
             article_id = article.id
-        text = data.get("text") or ""
-        digest = content_hash(data.get("title"), text)
+        digest = content_hash(extraction.title, extraction.text)
         version_id = self._run(_VERSION_BY_HASH, article_id=article_id, content_hash=digest).scalar()
         new_version = version_id is None
         if version_id is None:
@@ -307,17 +333,17 @@ class Ingester:
                 _INSERT_VERSION,
                 article_id=article_id,
                 content_hash=digest,
-                title=data.get("title"),
-                author=data.get("author"),
-                published=data.get("published"),
-                sitename=data.get("sitename"),
-                language=data.get("language"),
-                canonical_url=data.get("canonical_url"),
-                description=data.get("description"),
-                license=data.get("license"),
-                text=text,
-                extractor=data.get("extractor") or "unknown",
-                extractor_version=data.get("extractor_version") or "unknown",
+                title=extraction.title,
+                author=extraction.author,
+                published=extraction.published,
+                sitename=extraction.sitename,
+                language=extraction.language,
+                canonical_url=extraction.canonical_url,
+                description=extraction.description,
+                license=extraction.license,
+                text=extraction.text,
+                extractor=extraction.extractor,
+                extractor_version=extraction.extractor_version,
                 first_capture_id=capture.id,
                 last_capture_id=capture.id,
                 first_seen_at=capture.fetched_at,
@@ -385,7 +411,7 @@ class Ingester:
 
     # -- listings -----------------------------------------------------------------
 
-    def _listing(self, record: ArchivedRecord) -> None:
+    def _listing(self, record: ArchivedRecord, meta: ListingRecord) -> None:
         feed = self._run(_CAPTURE_BY_RECORD, record_id=record.refers_to).first()
         if feed is None:
             logger.warning(
@@ -393,9 +419,8 @@ class Ingester:
             )
             self.counts.skipped += 1
             return
-        data = record.data or {}
-        for entry in data.get("entries", []):
-            url_id = self._url(entry["url"])
+        for entry in meta.entries:
+            url_id = self._url(entry.url)
             if self._run(_LISTING_ID, url_id=url_id, listed_in_id=feed.id).scalar() is not None:
                 continue
             self._run(
@@ -403,8 +428,8 @@ class Ingester:
                 url_id=url_id,
                 listed_in_id=feed.id,
                 # a feed cannot announce a publication later than the moment we read it
-                published=not_after(entry.get("published"), feed.fetched_at.date()),
-                source=str(data.get("source") or "feed"),
+                published=not_after(entry.published, feed.fetched_at.date()),
+                source=meta.source,
             )
             self._refresh_listed_dates_near(url_id)
             self.counts.listings += 1
@@ -423,7 +448,7 @@ class Ingester:
 
     # -- fetch errors -------------------------------------------------------------
 
-    def _fetch_error(self, record: ArchivedRecord) -> None:
+    def _fetch_error(self, record: ArchivedRecord, meta: FetchErrorRecord) -> None:
         if self._run(_FETCH_ERROR_ID, record_id=record.record_id).scalar() is not None:
             self.counts.skipped += 1
             return
@@ -431,7 +456,7 @@ class Ingester:
             insert(_fetch_errors),
             url_id=self._url(record.target_uri),
             at=_naive_utc(record.date),
-            error=str((record.data or {}).get("error") or "unknown error"),
+            error=meta.error,
             **_pointer(record),
         )
         self.counts.fetch_errors += 1
@@ -579,164 +604,6 @@ _LISTING_ID = select(_listings.c.id).where(
     _listings.c.url_id == bindparam("url_id"), _listings.c.listed_in_id == bindparam("listed_in_id")
 )
 _FETCH_ERROR_ID = select(_fetch_errors.c.id).where(_fetch_errors.c.record_id == bindparam("record_id"))
-
-
-# -- rebuilding from WARC files -------------------------------------------------------
-
-
-class DamagedWarc(Exception):
-    """A WARC file that cannot be read past some offset: corrupt, truncated, or not a WARC."""
-
-    def __init__(self, path: Path, offset: int, reason: str) -> None:
-        self.path, self.offset, self.reason = path, offset, reason
-        super().__init__(f"{path}: offset {offset}: {reason}")
-
-
-@dataclass
-class RebuildProgress:
-    files_done: int
-    files_total: int
-    records: int
-    current: Path | None
-
-
-@dataclass
-class RebuildReport:
-    files: int = 0
-    records: int = 0
-    damaged: list[DamagedWarc] = field(default_factory=list)
-
-
-def warc_files(paths: Sequence[Path]) -> list[Path]:
-    """The closed WARC files in the given files and folders, in name order (which is time order
-    for this project's file names). Files still being written (``*.open``) are never read."""
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found.update(p for p in path.iterdir() if p.name.endswith((".warc.gz", ".warc")) and p.is_file())
-        elif path.name.endswith(OPEN_SUFFIX):
-            logger.warning("%s is still being written; not indexed", path)
-        else:
-            found.add(path)
-    return sorted(found, key=lambda p: (p.name, str(p)))
-
-
-def checked_records(path: Path) -> Iterator[ArchivedRecord]:
-    """The records of one WARC file, each yielded only once it is known to be complete.
-
-    warcio reads a truncated last gzip member as if it were whole, and stops
-    quietly before trailing bytes it cannot parse: both are reported here as
-    :class:`DamagedWarc` with the offset where the unreadable data starts.
-    """
-    previous: ArchivedRecord | None = None
-    end = 0
-    try:
-        for record in iter_records(path):
-            if previous is not None:
-                yield previous
-            previous, end = record, record.location.offset + record.location.length
-    except Exception as e:  # noqa: BLE001 - warcio raises anything from ValueError to TypeError on bad bytes
-        if previous is not None:
-            yield previous
-        raise DamagedWarc(path, end, f"{type(e).__name__}: {e}".splitlines()[0][:200]) from e
-    if previous is not None:
-        if path.name.endswith(".gz") and not _complete_gzip_member(path, previous):
-            raise DamagedWarc(path, previous.location.offset, TRUNCATED)
-        yield previous
-    size = path.stat().st_size
-    if end < size:
-        with path.open("rb") as f:
-            f.seek(end)
-            begun = f.read(2) == GZIP_MAGIC
-        raise DamagedWarc(
-            path, end, TRUNCATED if begun else f"{size - end} bytes after the last record are not a WARC record"
-        )
-
-
-TRUNCATED = "a record whose gzip member does not end (file truncated?)"
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _complete_gzip_member(path: Path, record: ArchivedRecord) -> bool:
-    with path.open("rb") as f:
-        f.seek(record.location.offset)
-        member = f.read(record.location.length)
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        inflater.decompress(member)
-    except zlib.error:
-        return False
-    return inflater.eof
-
-
-def rebuild(
-    ingester: Ingester,
-    files: Sequence[Path],
-    batch_size: int = 500,
-    progress: Callable[[RebuildProgress], None] | None = None,
-) -> RebuildReport:
-    """Index every record of the files, in order. A damaged file is indexed up to the damage and
-    listed in the report (file and offset), and the files after it are indexed all the same."""
-    report = RebuildReport(files=len(files))
-    for done, path in enumerate(files):
-        batch: list[ArchivedRecord] = []
-        try:
-            for record in checked_records(path):
-                batch.append(record)
-                if len(batch) >= batch_size:
-                    ingester.ingest(batch)
-                    report.records += len(batch)
-                    batch = []
-                    if progress:
-                        progress(RebuildProgress(done, len(files), report.records, path))
-        except DamagedWarc as damage:
-            report.damaged.append(damage)
-        if batch:
-            ingester.ingest(batch)
-            report.records += len(batch)
-        if progress:
-            progress(RebuildProgress(done + 1, len(files), report.records, None))
-    return report
-
-
-#: What a rebuild empties: every table indexed from the WARCs (children first), and story membership,
-#: which refers to articles and is recomputed from the stories' definitions. Other tables (stories'
-#: definitions, the scheduler's history) hold what the WARCs do not, and are kept.
-INDEX_TABLES = (
-    StoryArticle,
-    Observation,
-    ArticleVersion,
-    Article,
-    Listing,
-    FetchError,
-    Capture,
-    Url,
-    Outlet,
-)
-
-
-def indexed_rows(session: Session) -> int:
-    """How many rows the WARC-derived tables hold (0: an empty index)."""
-    return sum(session.scalar(select(func.count()).select_from(model)) or 0 for model in (Outlet, Url, Capture))
-
-
-def clear_index(session: Session) -> None:
-    """Empty the WARC-derived tables, before a rebuild."""
-    if session.get_bind().dialect.name == "postgresql":
-        names = ", ".join(model.__tablename__ for model in INDEX_TABLES)
-        session.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
-        return
-    for model in INDEX_TABLES:
-        session.execute(delete(model))
-
-
-def refresh_statistics(session: Session) -> None:
-    """Tell the query planner how big the index tables now are (``ANALYZE``), after a bulk load:
-    with the statistics of the empty tables PostgreSQL plans a full export as nested loops."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {', '.join(model.__tablename__ for model in INDEX_TABLES)}"))
-    else:
-        session.execute(text("ANALYZE"))
 
 
 def _naive_utc(moment: datetime) -> datetime:

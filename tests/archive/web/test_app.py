@@ -11,8 +11,8 @@ from archive.config import ArchivePaths
 from archive.index import IndexStore
 from archive.replay import captures
 from archive.web import create_app
+from tests.archive.web.conftest import EDITED_TITLE, EDITED_URL, STORY
 from tests.fixtureweb.data import load_seeds
-from tests.web.conftest import EDITED_TITLE, EDITED_URL, STORY
 
 PYWB = "http://127.0.0.1:9"
 

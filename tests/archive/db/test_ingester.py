@@ -15,8 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import Article, ArticleVersion, Capture, Observation, Url, open_database, session_factory
-from archive.ingest import Ingester, rebuild, warc_files
+from archive.db.ingester import Ingester
 from archive.queries import article_timeline, captures_of, find_article
+from archive.rebuild import rebuild
+from archive.warc.files import warc_files
 from tests.archive.dbdump import dump
 from tests.archive.recording import Recording, at
 

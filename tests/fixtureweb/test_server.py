@@ -1,5 +1,8 @@
 """Tests of the offline fixture web, through real sockets: labels, pages, feeds,
-sitemaps, odd cases, transport framing and the request log."""
+sitemaps, odd cases, transport framing and the request log.
+
+One file for the one component, as Scrapy keeps its tests; it is long because
+every odd case the fixture web serves is checked here."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import gzip
 import http.client
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -26,9 +28,10 @@ from urllib.robotparser import RobotFileParser
 
 import pytest
 
+from tests import loopback
 from tests.fixtureweb import LABELS, SITE_DIR, FixtureWeb, Seed, load_cases, load_seeds
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SLOW = 0.5
 SEEDS = load_seeds()
 CASES = load_cases()
@@ -166,17 +169,10 @@ def fetch(opener: OpenerDirector, url: str, **headers: str) -> Fetched:
 
 def raw_exchange(web: FixtureWeb, request: bytes) -> tuple[str, dict[str, list[str]], bytes]:
     """Send raw request bytes, read until the server closes; (status line, headers, raw body)."""
-    with socket.create_connection(("127.0.0.1", web.port), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status_line, lines, body = loopback.raw_exchange(web.port, request)
     headers: dict[str, list[str]] = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    for name, value in lines:
+        headers.setdefault(name.lower(), []).append(value)
     return status_line, headers, body
 
 

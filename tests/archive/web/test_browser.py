@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from archive.config import ArchivePaths
+from tests.archive.web.conftest import EDITED_TITLE, EDITED_URL, STORY, output_dir
 from tests.fixtureweb.data import load_seeds
 from tests.tools import tool
-from tests.web.conftest import EDITED_TITLE, EDITED_URL, STORY, output_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -12,9 +12,12 @@ from sqlalchemy import select
 
 from archive.cli import main
 from archive.db import Capture, open_database, session_factory
+from archive.db.ingester import Ingester
 from archive.diff import diff_versions
-from archive.ingest import TRUNCATED, Ingester, checked_records, rebuild, warc_files
 from archive.queries import article_timeline, find_article
+from archive.rebuild import rebuild
+from archive.warc.files import warc_files
+from archive.warc.reader import TRUNCATED, checked_records
 from tests.archive.dbdump import dump
 from tests.conftest import REPO, CrawlRun, run_crawl
 from tests.fixtureweb.data import load_seeds

@@ -1,0 +1,168 @@
+"""The archive's own record format: what this project writes into WARC files besides HTTP exchanges.
+
+The WARC files are the source of truth, and the database can be rebuilt from
+them alone, because everything the database holds that is not an HTTP
+exchange travels in the WARCs too, in the records this module defines:
+
+- the ``warcinfo`` record of each file names the crawl's outlets in the field
+  ``newsarchive-outlets`` (JSON: name, homepage, allowed domains);
+- ``metadata`` records (``Content-Type: application/json``, built by
+  :func:`archive.warc.records.metadata_record`) carry a JSON object whose key
+  ``newsarchive`` names its kind and version:
+
+  ``article/1``
+      what the extractor read from a response (``WARC-Refers-To`` it): text,
+      title, author, dates, language, canonical URL, licence, extractor and
+      its version;
+  ``listing/1``
+      the entries of a feed or sitemap response (``WARC-Refers-To`` it), each
+      URL with the publication date the listing gave, if any;
+  ``fetch-error/1``
+      a request that got no HTTP response at all (timeout, refused
+      connection), at its URL and time.
+
+The crawler builds payloads with the ``*_payload`` functions, and the
+ingester, the WACZ packager and the tests read them with :func:`parse_metadata`
+and :func:`outlets_in`, so the two sides cannot drift apart. A kind or
+version this code does not know is not an error: :func:`parse_metadata`
+returns None and readers pass the record by, so an older newsarchive can
+rebuild from a newer crawl's files what it understands.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from archive.extract import Extraction
+
+__all__ = [
+    "ARTICLE",
+    "FETCH_ERROR",
+    "KIND_KEY",
+    "LISTING",
+    "OUTLETS_FIELD",
+    "ArticleRecord",
+    "FetchErrorRecord",
+    "ListedEntry",
+    "ListingRecord",
+    "article_payload",
+    "fetch_error_payload",
+    "listing_payload",
+    "outlets_field",
+    "outlets_in",
+    "parse_metadata",
+]
+
+#: The key of a metadata payload that names its kind and version.
+KIND_KEY = "newsarchive"
+ARTICLE = "article/1"
+LISTING = "listing/1"
+FETCH_ERROR = "fetch-error/1"
+#: The warcinfo field listing the crawl's outlets, as JSON.
+OUTLETS_FIELD = "newsarchive-outlets"
+
+
+#: What an ``article/1`` record written without them says of the extractor and its version.
+UNKNOWN_EXTRACTOR = "unknown"
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An ``article/1`` payload: one extraction of one response, by an outlet of the crawl."""
+
+    extraction: Extraction
+    outlet: str | None = None
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    """One URL a feed or sitemap listed, with the publication date it gave (ISO), if any."""
+
+    url: str
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class ListingRecord:
+    """A ``listing/1`` payload: what one feed or sitemap response listed."""
+
+    entries: list[ListedEntry]
+    source: str = "feed"  # "feed" or "sitemap"
+    outlet: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchErrorRecord:
+    """A ``fetch-error/1`` payload: why a request got no HTTP response."""
+
+    error: str
+    outlet: str | None = None
+
+
+MetadataRecord = ArticleRecord | ListingRecord | FetchErrorRecord
+
+
+def article_payload(outlet: str | None, extraction: Extraction) -> dict[str, Any]:
+    """The ``article/1`` payload of an extraction: its fields, and the outlet."""
+    return {KIND_KEY: ARTICLE, "outlet": outlet, **extraction.to_dict()}
+
+
+def listing_payload(outlet: str | None, source: str, entries: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+    """The ``listing/1`` payload of a feed or sitemap: (URL, ISO publication date or None) pairs."""
+    return {
+        KIND_KEY: LISTING,
+        "outlet": outlet,
+        "source": source,
+        "entries": [{"url": url, "published": published} for url, published in entries],
+    }
+
+
+def fetch_error_payload(outlet: str | None, error: str) -> dict[str, Any]:
+    """The ``fetch-error/1`` payload of a request that got no response."""
+    return {KIND_KEY: FETCH_ERROR, "outlet": outlet, "error": error}
+
+
+def parse_metadata(data: Mapping[str, Any] | None) -> MetadataRecord | None:
+    """The project record a metadata payload holds; None for a kind or version this code does not know."""
+    if not data:
+        return None
+    kind = data.get(KIND_KEY)
+    if kind == ARTICLE:
+        extraction = Extraction(
+            text=data.get("text") or "",
+            title=data.get("title"),
+            author=data.get("author"),
+            published=data.get("published"),
+            sitename=data.get("sitename"),
+            language=data.get("language"),
+            canonical_url=data.get("canonical_url"),
+            description=data.get("description"),
+            license=data.get("license"),
+            extractor=data.get("extractor") or UNKNOWN_EXTRACTOR,
+            extractor_version=data.get("extractor_version") or UNKNOWN_EXTRACTOR,
+            warnings=list(data.get("warnings") or []),
+        )
+        return ArticleRecord(extraction, data.get("outlet"))
+    if kind == LISTING:
+        return ListingRecord(
+            entries=[ListedEntry(entry["url"], entry.get("published")) for entry in data.get("entries", [])],
+            source=str(data.get("source") or "feed"),
+            outlet=data.get("outlet"),
+        )
+    if kind == FETCH_ERROR:
+        return FetchErrorRecord(error=str(data.get("error") or "unknown error"), outlet=data.get("outlet"))
+    return None
+
+
+def outlets_field(outlets: Iterable[Mapping[str, Any]]) -> str:
+    """The warcinfo value naming the crawl's outlets (each: name, homepage, allowed_domains)."""
+    return json.dumps(list(outlets), ensure_ascii=False)
+
+
+def outlets_in(warcinfo: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The outlets a warcinfo record's fields name (none for a file another tool wrote)."""
+    raw = (warcinfo or {}).get(OUTLETS_FIELD)
+    return list(json.loads(raw)) if raw else []

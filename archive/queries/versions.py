@@ -1,0 +1,105 @@
+"""An article's versions over time, with what changed from one to the next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Select, func, select
+from sqlalchemy.orm import Session, aliased
+
+from archive.db.models import Article, ArticleVersion, Capture, Observation, Url
+from archive.diff import word_diff, words
+from archive.queries.common import stream, typed_rows
+
+__all__ = ["CHANGE_COLUMNS", "VersionRow", "article_timeline", "versions_query", "with_changes"]
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One version in an article's timeline, with what changed since the one before."""
+
+    article_id: int
+    url: str
+    version: int
+    version_id: int
+    first_seen: datetime
+    last_seen: datetime
+    captures: int
+    headline: str | None
+    author: str | None
+    published: str | None
+    content_hash: str
+    extractor: str
+    extractor_version: str
+    first_record_id: str
+    warc_filename: str
+    warc_offset: int
+    text: str
+    words: int
+    words_added: int
+    words_removed: int
+    headline_changed: bool
+
+
+def versions_query(article: Article | None = None) -> Select[Any]:
+    """An article's versions (every article's without one), oldest first, with their texts."""
+    number = func.row_number(type_=Integer).over(
+        partition_by=ArticleVersion.article_id, order_by=(ArticleVersion.first_seen_at, ArticleVersion.id)
+    )
+    seen = select(Observation.version_id, func.count().label("captures")).group_by(Observation.version_id).subquery()
+    first = aliased(Capture)
+    query = (
+        select(
+            ArticleVersion.article_id,
+            Url.url,
+            number.label("version"),
+            ArticleVersion.id.label("version_id"),
+            ArticleVersion.first_seen_at.label("first_seen"),
+            ArticleVersion.last_seen_at.label("last_seen"),
+            seen.c.captures,
+            ArticleVersion.title.label("headline"),
+            ArticleVersion.author,
+            ArticleVersion.published,
+            ArticleVersion.content_hash,
+            ArticleVersion.extractor,
+            ArticleVersion.extractor_version,
+            first.record_id.label("first_record_id"),
+            first.warc_filename,
+            first.warc_offset,
+            ArticleVersion.text,
+        )
+        .join(Article, Article.id == ArticleVersion.article_id)
+        .join(Url, Url.id == Article.url_id)
+        .join(seen, seen.c.version_id == ArticleVersion.id)
+        .join(first, first.id == ArticleVersion.first_capture_id)
+        .order_by(ArticleVersion.article_id, ArticleVersion.first_seen_at, ArticleVersion.id)
+    )
+    return query if article is None else query.where(ArticleVersion.article_id == article.id)
+
+
+#: What :func:`with_changes` adds to each row of :func:`versions_query`.
+CHANGE_COLUMNS = {"words": "int", "words_added": "int", "words_removed": "int", "headline_changed": "bool"}
+
+
+def with_changes(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Version rows (ordered by article, then time) with word counts of what changed since the previous one."""
+    previous: Mapping[str, Any] | None = None
+    for row in rows:
+        same_article = previous is not None and previous["article_id"] == row["article_id"]
+        change = word_diff(previous["text"], row["text"]) if same_article and previous else None
+        yield {
+            **row,
+            "words": len(words(row["text"])),
+            "words_added": change.added if change else 0,
+            "words_removed": change.removed if change else 0,
+            "headline_changed": bool(same_article and previous and previous["headline"] != row["headline"]),
+        }
+        previous = row
+
+
+def article_timeline(session: Session, article: Article) -> list[VersionRow]:
+    """An article's versions, oldest first, each with what changed since the one before."""
+    return list(typed_rows(VersionRow, with_changes(stream(session, versions_query(article)))))
