@@ -13,8 +13,15 @@ DEMO_DATA := data/demo
 PYWB_VENV := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed
 PYWB_TOOLS := pywb cdxj-indexer wacz
+# ReplayWeb.page (AGPL-3.0), the viewer WACZ is made for: its self-contained ui.js and sw.js, pinned by
+# version and tarball hash, fetched with `npm pack` (no install, no build) outside git, for the browser
+# test that opens the archive in it (tests/archive/web/test_replaywebpage.py).
+REPLAYWEB_VERSION := 2.5.3
+REPLAYWEB_SHA256 := b7d35c39c4da9b7121c5a393911d8675d4cc6f19513c380191e16b086bea812c
+REPLAYWEB_DIR := build/replaywebpage
+REPLAYWEB_STAMP := $(REPLAYWEB_DIR)/.version-$(REPLAYWEB_VERSION)
 
-.PHONY: setup pywb browser demo test lock lock-pywb clean bench bench-setup
+.PHONY: setup pywb replaywebpage browser demo test lock lock-pywb clean bench bench-setup
 
 setup: $(STAMP)
 
@@ -33,6 +40,18 @@ $(PYWB_STAMP): requirements-pywb.lock
 	$(PYWB_VENV)/bin/python -m pip install --quiet -r requirements-pywb.lock
 	touch $(PYWB_STAMP)
 
+replaywebpage: $(REPLAYWEB_STAMP)
+
+$(REPLAYWEB_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch ReplayWeb.page (Debian: apt-get install npm)"; exit 1; }
+	rm -rf $(REPLAYWEB_DIR) && mkdir -p $(REPLAYWEB_DIR)
+	cd $(REPLAYWEB_DIR) && npm pack --silent replaywebpage@$(REPLAYWEB_VERSION) >/dev/null
+	echo "$(REPLAYWEB_SHA256)  $(REPLAYWEB_DIR)/replaywebpage-$(REPLAYWEB_VERSION).tgz" | sha256sum -c --quiet
+	tar -xzf $(REPLAYWEB_DIR)/replaywebpage-$(REPLAYWEB_VERSION).tgz -C $(REPLAYWEB_DIR) --strip-components=1 \
+	  package/ui.js package/sw.js package/package.json package/LICENSE
+	rm $(REPLAYWEB_DIR)/replaywebpage-$(REPLAYWEB_VERSION).tgz
+	touch $(REPLAYWEB_STAMP)
+
 demo: $(STAMP)
 	rm -rf $(DEMO_DATA)
 	$(BIN)/python -m tests.fixtureweb run --slow-seconds 8 -- \
@@ -46,7 +65,7 @@ browser:
 	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }
 
-test: $(STAMP) $(PYWB_STAMP) browser
+test: $(STAMP) $(PYWB_STAMP) $(REPLAYWEB_STAMP) browser
 	$(BIN)/ruff check archive crawler tests
 	$(BIN)/python -m pytest
 

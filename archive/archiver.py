@@ -104,13 +104,14 @@ class Archiver:
 
     def submit_metadata(
         self,
-        url: str,
+        target_uri: str,
         refers_to: str | None,
         payload: dict[str, Any],
         moment: datetime,
         unless_revisit: bool = False,
     ) -> None:
-        """Queue a JSON metadata record (an extraction result, a fetch error).
+        """Queue a JSON metadata record (an extraction result, a fetch error) under ``target_uri``
+        (:func:`archive.format.metadata_target`).
 
         With ``unless_revisit``, nothing is written if the response it refers to was
         written as a revisit: an extraction of an unchanged body repeats the original's.
@@ -120,7 +121,7 @@ class Archiver:
         def build() -> list[ArcWarcRecord]:
             if unless_revisit and refers_to in self._revisits:
                 return []
-            return [metadata_record(self.writer.builder, url, refers_to, payload, moment)]
+            return [metadata_record(self.writer.builder, target_uri, refers_to, payload, moment)]
 
         self._submit(build)
 

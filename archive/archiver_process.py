@@ -124,14 +124,14 @@ class ArchiverProcess:
 
     def submit_metadata(
         self,
-        url: str,
+        target_uri: str,
         refers_to: str | None,
         payload: dict[str, Any],
         moment: datetime,
         unless_revisit: bool = False,
     ) -> None:
         """Queue a JSON metadata record (see :meth:`Archiver.submit_metadata`); never blocks."""
-        self._submit(("metadata", url, refers_to, payload, moment, unless_revisit))
+        self._submit(("metadata", target_uri, refers_to, payload, moment, unless_revisit))
 
     def close(self) -> None:
         """Write and index everything queued, close the WARC file, and report any failure."""

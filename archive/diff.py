@@ -3,7 +3,8 @@
 Researchers read a change as words added and removed (a corrected figure, a
 softened verb, a paragraph appended), not as changed lines: texts are
 compared word by word with :mod:`difflib`, paragraph breaks kept as tokens
-so the result can be shown with its paragraphs.
+so the result can be shown with its paragraphs (:func:`paragraphs` cuts it
+there, so that no markup around a run of words ever spans two paragraphs).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Any
 
 from archive.db.models import ArticleVersion
 
-__all__ = ["Change", "VersionDiff", "WordDiff", "diff_versions", "render", "word_diff", "words"]
+__all__ = ["Change", "VersionDiff", "WordDiff", "diff_versions", "paragraphs", "render", "word_diff", "words"]
 
 #: A paragraph break, kept as a token of its own.
 BREAK = "\n"
+#: How a paragraph break that only one side has is shown (at the end of the paragraph it ends).
+PILCROW = "¶"
 _TOKENS = re.compile(r"\n|[^\s]+")
 #: Metadata compared between versions besides headline and text.
 METADATA_FIELDS = ("author", "published", "description", "license", "language", "canonical_url", "extractor_version")
@@ -109,6 +112,39 @@ def diff_versions(old: ArticleVersion, new: ArticleVersion, old_number: int, new
             if getattr(old, name) != getattr(new, name)
         },
     )
+
+
+def paragraphs(diff: WordDiff) -> list[list[tuple[str, str]]]:
+    """The diff as paragraphs of runs, ``("equal" | "delete" | "insert", words)``, for display as HTML.
+
+    Every paragraph break, of either side, starts a new paragraph, so no run crosses one and the markup
+    around a run (``<ins>``, ``<del>``) nests inside its paragraph. A break only one side has (paragraphs
+    joined or split) ends its paragraph with a :data:`PILCROW` in a run of its kind, so the reader still sees it.
+    """
+    out: list[list[tuple[str, str]]] = [[]]
+
+    def add(op: str, tokens: list[str]) -> None:
+        run: list[str] = []
+        for token in tokens:
+            if token != BREAK:
+                run.append(token)
+                continue
+            if op != "equal":
+                run.append(PILCROW)
+            if run:
+                out[-1].append((op, " ".join(run)))
+                run = []
+            out.append([])
+        if run:
+            out[-1].append((op, " ".join(run)))
+
+    for change in diff.changes:
+        if change.op == "equal":
+            add("equal", change.old)
+        else:
+            add("delete", change.old)
+            add("insert", change.new)
+    return [paragraph for paragraph in out if paragraph]
 
 
 def render(diff: WordDiff, color: bool = False, context: int = 12) -> str:

@@ -21,9 +21,21 @@ exchange travels in the WARCs too, in the records this module defines:
       a request that got no HTTP response at all (timeout, refused
       connection), at its URL and time.
 
-The crawler builds payloads with the ``*_payload`` functions, and the
-ingester, the WACZ packager and the tests read them with :func:`parse_metadata`
-and :func:`outlets_in`, so the two sides cannot drift apart. A kind or
+  The ``WARC-Target-URI`` of these records is not the page's URL but
+  ``urn:newsarchive:<kind>:<URL>`` (built by :func:`metadata_target`), as
+  Browsertrix names its derived records ``urn:pageinfo:<URL>`` and
+  ``urn:text:<URL>``: replay tools and indexers that index every record
+  (pywb, cdxj-indexer) then file them under a key of their own, never as a
+  capture of the page, which pywb would otherwise replay as the page when the
+  JSON is nearer in time. ``WARC-Refers-To`` still ties an article or listing
+  to its response. Files written before this convention name the page's URL
+  itself; :func:`described_url` reads both. The payloads did not change, so
+  neither did their versions: the convention is the record's, not the kind's.
+
+The crawler builds payloads with the ``*_payload`` functions (and target URIs
+with :func:`metadata_target`), and the ingester, the WACZ packager and the
+tests read them with :func:`parse_metadata`, :func:`described_url` and
+:func:`outlets_in`, so the two sides cannot drift apart. A kind or
 version this code does not know is not an error: :func:`parse_metadata`
 returns None and readers pass the record by, so an older newsarchive can
 rebuild from a newer crawl's files what it understands.
@@ -49,8 +61,10 @@ __all__ = [
     "ListedEntry",
     "ListingRecord",
     "article_payload",
+    "described_url",
     "fetch_error_payload",
     "listing_payload",
+    "metadata_target",
     "outlets_field",
     "outlets_in",
     "parse_metadata",
@@ -63,6 +77,8 @@ LISTING = "listing/1"
 FETCH_ERROR = "fetch-error/1"
 #: The warcinfo field listing the crawl's outlets, as JSON.
 OUTLETS_FIELD = "newsarchive-outlets"
+#: How a metadata record's WARC-Target-URI starts: then its kind's name, a colon, and the URL it describes.
+TARGET_PREFIX = "urn:newsarchive:"
 
 
 #: What an ``article/1`` record written without them says of the extractor and its version.
@@ -123,6 +139,22 @@ def listing_payload(outlet: str | None, source: str, entries: Iterable[tuple[str
 def fetch_error_payload(outlet: str | None, error: str) -> dict[str, Any]:
     """The ``fetch-error/1`` payload of a request that got no response."""
     return {KIND_KEY: FETCH_ERROR, "outlet": outlet, "error": error}
+
+
+def metadata_target(payload: Mapping[str, Any], url: str) -> str:
+    """The WARC-Target-URI of the metadata record carrying ``payload`` about ``url``:
+    ``urn:newsarchive:article:https://…``, never a URL a replay tool would look up."""
+    return f"{TARGET_PREFIX}{str(payload[KIND_KEY]).partition('/')[0]}:{url}"
+
+
+def described_url(target_uri: str) -> str:
+    """The URL a metadata record describes, from its WARC-Target-URI: the one inside a
+    :func:`metadata_target` name, or the target itself in files written before that convention."""
+    if target_uri.startswith(TARGET_PREFIX):
+        _, sep, url = target_uri.removeprefix(TARGET_PREFIX).partition(":")
+        if sep:
+            return url
+    return target_uri
 
 
 def parse_metadata(data: Mapping[str, Any] | None) -> MetadataRecord | None:

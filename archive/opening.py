@@ -6,13 +6,21 @@ this module indexes what it closed, into the CDXJ index and the database,
 before anything new is written. The crawler's archiver process and
 ``newsarchive recover`` both go through :func:`recover_archive`, so a file
 is recovered and indexed the same way whoever finds it.
+
+A recovered file is indexed as far as it reads (a file of another tool may
+be damaged past some offset), and a file that cannot be indexed is reported
+in its :class:`~archive.warc.recovery.Recovered` result: the other files are
+indexed all the same, and the crawl starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from archive.archiver import DEFAULT_BATCH_SIZE, Archiver
@@ -21,7 +29,8 @@ from archive.db.ingester import Ingester
 from archive.db.session import open_database, session_factory
 from archive.dedup import DigestIndex
 from archive.index import IndexStore
-from archive.warc.reader import iter_records
+from archive.index.cdxj import cdxj_line
+from archive.warc.reader import DamagedWarc, checked_records
 from archive.warc.recovery import Recovered, recover
 from archive.warc.writer import DEFAULT_COMPRESSION, DEFAULT_MAX_SIZE, DEFAULT_PREFIX, WarcWriter
 
@@ -50,12 +59,36 @@ class ArchiveSettings:
 
 def recover_archive(paths: ArchivePaths, ingester: Ingester, index: IndexStore) -> list[Recovered]:
     """Close the WARC files a killed crawl left open, and index what they kept (CDXJ and database)."""
-    recovered = recover(paths.warc_dir)
-    for result in recovered:
-        if result.records:
-            index.index_warc(result.path)
-            ingester.ingest_all(iter_records(result.path))
-    return recovered
+    return [_indexed(result, ingester, index) if result.closed else result for result in recover(paths.warc_dir)]
+
+
+def _indexed(result: Recovered, ingester: Ingester, index: IndexStore) -> Recovered:
+    """Index one closed file, as far as it reads; what could not be indexed joins the result's problems."""
+    problems = []
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("CDXJ index", lambda: _index_cdxj(result.path, index)),
+        ("database", lambda: ingester.ingest_all(checked_records(result.path))),
+    ]
+    for what, step in steps:
+        try:
+            step()
+        except DamagedWarc as damage:
+            problems.append(f"{what}: indexed up to offset {damage.offset}: {damage.reason}")
+        except Exception as e:  # noqa: BLE001 - one file must not stop the others, nor the crawl
+            logger.exception("indexing %s into the %s failed", result.path, what)
+            problems.append(f"{what}: not indexed: {type(e).__name__}: {e}")
+    for problem in problems:
+        logger.warning("%s: %s", result.path.name, problem)
+    return dataclasses.replace(result, problems=result.problems + tuple(problems)) if problems else result
+
+
+def _index_cdxj(path: Path, index: IndexStore) -> None:
+    """Write a file's CDXJ lines, for the records read before any damage (which is raised after)."""
+    lines: list[str] = []
+    try:
+        lines.extend(line for record in checked_records(path) if (line := cdxj_line(record)))
+    finally:
+        index.write(path.name, lines)
 
 
 def open_archive(settings: ArchiveSettings, **archiver_options: Any) -> tuple[Archiver, list[Recovered]]:

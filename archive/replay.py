@@ -131,8 +131,23 @@ class Replayed:
         return self.entry.url
 
     @property
+    def status(self) -> int | None:
+        """The HTTP status the server answered (a revisit's own), or None for a record without one."""
+        code = self.status_line.split(" ", 2)[1:2]
+        return int(code[0]) if code and code[0].isdigit() else None
+
+    @property
+    def reason(self) -> str:
+        """The status line without its protocol: ``404 Not Found``."""
+        return self.status_line.partition(" ")[2]
+
+    def header(self, name: str) -> str | None:
+        """The first value of the original header ``name`` (any case), if the answer had it."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    @property
     def content_type(self) -> str:
-        return next((v for k, v in self.headers if k.lower() == "content-type"), "")
+        return self.header("Content-Type") or ""
 
     def citation(self) -> Citation:
         return Citation(self.url, self.warc_date, self.entry.filename, self.entry.offset, self.record_id)

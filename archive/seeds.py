@@ -15,19 +15,35 @@ A seed list is a TOML file with one ``[[outlet]]`` table per outlet::
 Everything is checked before a crawl starts, and a mistake is reported with
 the file and the field (``seeds/x.toml: outlet[2].feeds[0]: ...``), because a
 typo found after an hour of crawling costs the hour.
+
+The patterns are Python regular expressions, matched against every link the
+spider sees, on the reactor thread: a pattern that backtracks
+catastrophically (``(a|aa)+$``) would freeze the whole crawl on one link. So
+they are compiled with the ``regex`` module, whose matches can be given a
+time limit (:data:`PATTERN_TIMEOUT`; a match that runs out of time counts as
+no match, and is counted and logged), and validation refuses patterns that
+are absurdly long, nested or repeated, or that already run out of time on
+a few test strings built from their own characters.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import regex
+
 from archive.configfile import ConfigFileError, read_toml
+from archive.urls import UnparseableUrl, shown, split_url
+
+logger = logging.getLogger(__name__)
 
 _LIST_FIELDS = ("start_urls", "feeds", "sitemaps")
 #: How a seed URL is read (sitemap, feed, or section page), in the order an outlet's seeds are queued.
@@ -40,6 +56,26 @@ _KNOWN_FIELDS = {
     "follow_patterns",
     *_LIST_FIELDS,
 }
+#: Longest outlet name; the database column (``outlets.name``) is declared this long, so a longer
+#: name, which would fail every crawl on PostgreSQL, is refused here first.
+MAX_NAME_LENGTH = 200
+#: A domain name: dot-separated labels of letters, digits and hyphens, at least two of them, at most 253 characters.
+_DOMAIN = re.compile(r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+
+#: Longest time, in seconds, one pattern may take to decide on one URL; a slower match counts as no match.
+#: A sound URL pattern decides in microseconds.
+PATTERN_TIMEOUT = 0.05
+#: Longest pattern accepted, in characters.
+MAX_PATTERN_LENGTH = 1000
+#: Deepest nesting of groups in a pattern.
+MAX_PATTERN_DEPTH = 20
+#: Largest pattern once its counted repetitions are written out (``(a{100}){100}`` is 10,000): compiling
+#: ``a{4294967294}`` takes all memory, ``(a{1000}){1000}`` more than half a second.
+MAX_PATTERN_SIZE = 10_000
+#: How long a test string for catastrophic backtracking is: a run of one character, then one that ends it.
+_PROBE_LENGTH = 64
+_QUANTIFIER = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+_FUZZY = re.compile(r"\{[^{}]*[<=>][^{}]*\}")
 
 
 class SeedError(ConfigFileError):
@@ -50,16 +86,29 @@ class SeedError(ConfigFileError):
 
 @dataclass(frozen=True)
 class Outlet:
-    """One news outlet and the places its articles are listed."""
+    """One news outlet and the places its articles are listed.
+
+    Patterns may be given as sources or compiled; they are kept compiled by
+    :func:`compile_pattern`, so that every match has a time limit.
+    """
 
     name: str
     allowed_domains: tuple[str, ...]
-    article_patterns: tuple[re.Pattern[str], ...]
+    article_patterns: tuple[regex.Pattern[str], ...]
     homepage: str | None = None
     start_urls: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
-    follow_patterns: tuple[re.Pattern[str], ...] = ()
+    follow_patterns: tuple[regex.Pattern[str], ...] = ()
+    #: How many matches of each pattern (by source) ran out of time: a pattern to fix.
+    pattern_timeouts: Counter[str] = field(default_factory=Counter, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("article_patterns", "follow_patterns"):
+            patterns = getattr(self, name)
+            if not all(isinstance(p, regex.Pattern) for p in patterns):
+                compiled = tuple(compile_pattern(p if isinstance(p, str) else p.pattern) for p in patterns)
+                object.__setattr__(self, name, compiled)
 
     def owns(self, url: str) -> bool:
         """Whether the URL's host is one of this outlet's domains or their subdomains."""
@@ -69,10 +118,26 @@ class Outlet:
         return host_in_domains(host, self.allowed_domains)
 
     def is_article(self, url: str) -> bool:
-        return self.owns(url) and any(p.search(url) for p in self.article_patterns)
+        return self.owns(url) and any(self._search(p, url) for p in self.article_patterns)
 
     def is_section(self, url: str) -> bool:
-        return self.owns(url) and any(p.search(url) for p in self.follow_patterns)
+        return self.owns(url) and any(self._search(p, url) for p in self.follow_patterns)
+
+    def _search(self, pattern: regex.Pattern[str], url: str) -> bool:
+        """Whether the pattern matches the URL within :data:`PATTERN_TIMEOUT` (no match if it takes longer)."""
+        try:
+            return pattern.search(url, timeout=PATTERN_TIMEOUT) is not None
+        except TimeoutError:
+            if not self.pattern_timeouts[pattern.pattern]:
+                logger.warning(
+                    "outlet %r: pattern %r took over %s s on %s; taken as no match (further timeouts not logged)",
+                    self.name,
+                    pattern.pattern,
+                    PATTERN_TIMEOUT,
+                    url,
+                )
+            self.pattern_timeouts[pattern.pattern] += 1
+            return False
 
     def seeds(self) -> Iterator[tuple[str, str]]:
         """The outlet's seed URLs as (kind, URL), discovery documents first (see ``SEED_KINDS``)."""
@@ -106,6 +171,23 @@ def host_in_domains(host: str, domains: tuple[str, ...] | list[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+def compile_pattern(source: str) -> regex.Pattern[str]:
+    """An article or follow pattern, compiled; ``ValueError`` if it is invalid, absurd or catastrophically slow."""
+    risky = _check_shape(source)
+    try:
+        compiled = regex.compile(source)
+    except (regex.error, OverflowError, RecursionError, ValueError) as e:
+        raise ValueError(f"not a valid regular expression: {e}") from None
+    for probe in _probes(source) if risky else ():
+        try:
+            compiled.search(probe, timeout=PATTERN_TIMEOUT)
+        except TimeoutError:
+            raise ValueError(
+                f"backtracks catastrophically: over {PATTERN_TIMEOUT} s on the test string {probe!r}"
+            ) from None
+    return compiled
+
+
 def load_seeds(path: str | os.PathLike[str]) -> SeedList:
     """Read and validate a seed list; raise :class:`SeedError` naming file and field."""
     path = Path(path)
@@ -117,10 +199,12 @@ def load_seeds(path: str | os.PathLike[str]) -> SeedList:
     if not isinstance(tables, list) or not tables:
         raise SeedError(path, "outlet", "no [[outlet]] tables")
     outlets = tuple(_outlet(path, f"outlet[{i}]", t) for i, t in enumerate(tables))
-    names = [o.name for o in outlets]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise SeedError(path, f"outlet[{i}].name", f"duplicate outlet name {name!r}")
+    first: dict[str, int] = {}
+    for i, outlet in enumerate(outlets):
+        if first.setdefault(outlet.name, i) != i:
+            raise SeedError(
+                path, f"outlet[{i}].name", f"duplicate outlet name {outlet.name!r} (also outlet[{first[outlet.name]}])"
+            )
     return SeedList(path=path, outlets=outlets)
 
 
@@ -134,10 +218,17 @@ def _outlet(path: Path, where: str, table: Any) -> Outlet:
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
         raise SeedError(path, f"{where}.name", "required, a non-empty string")
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise SeedError(path, f"{where}.name", f"longer than {MAX_NAME_LENGTH} characters")
     domains = tuple(d.lower() for d in _strings(path, f"{where}.allowed_domains", table, required=True))
     for i, d in enumerate(domains):
-        if "/" in d or ":" in d or not re.fullmatch(r"[a-z0-9.-]+", d):
-            raise SeedError(path, f"{where}.allowed_domains[{i}]", f"not a bare domain name: {d!r}")
+        if not _DOMAIN.match(d):
+            raise SeedError(
+                path,
+                f"{where}.allowed_domains[{i}]",
+                f"not a domain name with at least two labels: {d!r} (a bare top-level domain would allow every "
+                "site under it; give the outlet's own domain, e.g. 'example.com')",
+            )
     urls: dict[str, tuple[str, ...]] = {}
     for field in _LIST_FIELDS:
         urls[field] = _strings(path, f"{where}.{field}", table)
@@ -170,19 +261,106 @@ def _strings(path: Path, field: str, table: dict[str, Any], required: bool = Fal
     return tuple(value)
 
 
-def _patterns(path: Path, field: str, table: dict[str, Any], required: bool = False) -> tuple[re.Pattern[str], ...]:
+def _patterns(path: Path, field: str, table: dict[str, Any], required: bool = False) -> tuple[regex.Pattern[str], ...]:
     compiled = []
     for i, source in enumerate(_strings(path, field, table, required)):
         try:
-            compiled.append(re.compile(source))
-        except re.error as e:
-            raise SeedError(path, f"{field}[{i}]", f"not a valid regular expression: {e}") from None
+            compiled.append(compile_pattern(source))
+        except ValueError as e:
+            raise SeedError(path, f"{field}[{i}]", str(e)) from None
     return tuple(compiled)
 
 
+def _check_shape(source: str) -> bool:
+    """Refuse a pattern too long, too deeply nested, or too large once its counted repetitions are written out.
+
+    Return whether it could backtrack catastrophically: whether a repeated
+    group holds a repetition or an alternation (``(a+)+``, ``(a|aa)*``).
+    A scan, not a parser: it over-counts (``(?:`` counts as three
+    characters), and that is fine for a bound.
+    """
+    if len(source) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"longer than {MAX_PATTERN_LENGTH} characters")
+    groups = [[0, False]]  # for each open group: its written-out size so far, whether it holds | or a repetition
+    last, last_varies = 0, False  # the item a quantifier repeats: its size, whether it holds | or a repetition
+    risky = False
+    i, end = 0, len(source)
+    while i < end:
+        char = source[i]
+        size, varies = 1, False
+        if char == "\\":
+            i += 2
+            if i < end and source[i - 1] in "pPNx" and source[i] == "{":  # \p{L}, \N{name}, \x{263a}
+                closing = source.find("}", i)
+                i = end if closing < 0 else closing + 1
+        elif char == "[":
+            i += 1
+            i += source.startswith("^", i)
+            i += source.startswith("]", i)
+            while i < end and source[i] != "]":
+                i += 2 if source[i] == "\\" else 1
+            i += 1
+        elif char == "(":
+            groups.append([0, False])
+            if len(groups) > MAX_PATTERN_DEPTH + 1:
+                raise ValueError(f"groups nested more than {MAX_PATTERN_DEPTH} deep")
+            i += 3 if source.startswith("?", i + 1) else 1  # (?: (?= (?P<name>: the ? repeats nothing
+            last, last_varies = 0, False
+            continue
+        elif char == ")" and len(groups) > 1:
+            size, varies = groups.pop()
+            groups[-1][1] = groups[-1][1] or varies
+            i += 1
+        elif char in "*+?" or (
+            char == "{" and (quantifier := _QUANTIFIER.match(source, i)) and any(quantifier.groups())
+        ):
+            count = 2  # *, + and ? are bounded by the URL, not written out: as if twice
+            if char == "{":
+                count = max(int(n) if len(n) < 10 else 10**10 for n in quantifier.groups() if n)
+                i = quantifier.end()
+            else:
+                i += 1
+            risky = risky or last_varies
+            groups[-1][0] += last * (count - 1)
+            groups[-1][1] = True
+            last, last_varies = last * count, True
+            size = 0
+        elif char == "{" and _FUZZY.match(source, i):
+            raise ValueError("fuzzy matching ({e<=1}) is not supported in URL patterns")
+        else:
+            groups[-1][1] = groups[-1][1] or char == "|"
+            i += 1
+        if size:
+            groups[-1][0] += size
+            last, last_varies = size, varies
+        if groups[-1][0] > MAX_PATTERN_SIZE:
+            raise ValueError(
+                f"repeats too much: more than {MAX_PATTERN_SIZE} characters once repetitions are written out"
+            )
+    return risky
+
+
+def _probes(source: str) -> Iterator[str]:
+    """Test strings for catastrophic backtracking: a run of one of the pattern's characters, then one ending it.
+
+    ``(a|aa)+$`` or ``(\\d+)+/`` take exponential time on ``aaa…a!`` or
+    ``111…1!``; a pattern that is fast on these is not proven safe, which is
+    why every match has a time limit too.
+    """
+    characters = dict.fromkeys(c for c in source if c.isalnum() or c in "/-._~%:=&?")
+    characters.update(dict.fromkeys("a1/-."))
+    for character in characters:
+        yield "https://" + character * _PROBE_LENGTH + "\x7f"
+
+
 def _check_url(path: Path, field: str, url: str, domains: tuple[str, ...]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SeedError(path, field, f"not an absolute http(s) URL: {url!r}")
-    if not host_in_domains(parts.hostname, domains):
-        raise SeedError(path, field, f"host {parts.hostname!r} is outside allowed_domains {list(domains)}")
+    try:
+        parts = split_url(url)  # length (Scrapy would drop a longer one unseen), port, host, control characters
+    except UnparseableUrl as e:
+        raise SeedError(path, field, f"not a usable URL ({e.reason}): {shown(url)}") from None
+    if parts.scheme not in ("http", "https"):
+        raise SeedError(path, field, f"not an absolute http(s) URL: {shown(url)}")
+    if any(c.isspace() for c in url):
+        raise SeedError(path, field, f"contains whitespace: {shown(url)}")
+    if not host_in_domains(parts.host, domains):
+        raise SeedError(path, field, f"host {parts.host!r} is outside allowed_domains {list(domains)}")

@@ -37,11 +37,25 @@ from sqlalchemy.orm import Session
 from archive.configfile import ConfigFileError, read_toml
 from archive.db.models import Article, ArticleVersion, Capture, Listing, Story, StoryArticle, Url
 from archive.queries import find_url
+from archive.urls import MAX_URL_LENGTH
 
 __all__ = ["StoryDefinition", "StoryError", "SyncResult", "load_story", "resync_stories", "sync_story"]
 
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _KNOWN = {"name", "title", "description", "start", "end", "terms", "seeds"}
+#: Longest story name: the database column's length.
+MAX_NAME_LENGTH: int = Story.__table__.c.name.type.length
+#: Most terms a story may have: each is a condition of the candidate query (see ``_TERMS_PER_QUERY``).
+MAX_TERMS = 1000
+#: Longest term, in characters: a phrase, not a document (SQLite refuses LIKE patterns over 50,000 bytes).
+MAX_TERM_LENGTH = 200
+#: Most seeds a story may have (each is looked up in the database).
+MAX_SEEDS = 10_000
+#: Terms looked for per candidate query: two LIKE conditions each, well below SQLite's
+#: expression depth limit of 1,000 (an OR of 499 terms broke it).
+_TERMS_PER_QUERY = 100
+#: Article ids per ``IN`` list: far below SQLite's 32,766 bound parameters.
+_IDS_PER_QUERY = 1000
 
 
 class StoryError(ConfigFileError):
@@ -96,6 +110,8 @@ def load_story(path: str | os.PathLike[str]) -> StoryDefinition:
     name = data.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise StoryError(path, "name", "required: lower-case letters, digits and dashes, e.g. 'hanoi-summit-2019'")
+    if len(name) > MAX_NAME_LENGTH:
+        raise StoryError(path, "name", f"longer than {MAX_NAME_LENGTH} characters")
     for key in ("title", "description"):
         if key in data and not isinstance(data[key], str):
             raise StoryError(path, key, "must be a string")
@@ -107,6 +123,12 @@ def load_story(path: str | os.PathLike[str]) -> StoryDefinition:
         lists[key] = tuple(v.strip() for v in value)
     if not lists["terms"] and not lists["seeds"]:
         raise StoryError(path, "terms", "a story needs terms, seeds, or both")
+    for key, most, longest in (("terms", MAX_TERMS, MAX_TERM_LENGTH), ("seeds", MAX_SEEDS, MAX_URL_LENGTH)):
+        if len(lists[key]) > most:
+            raise StoryError(path, key, f"more than {most}")
+        for i, value in enumerate(lists[key]):
+            if len(value) > longest:
+                raise StoryError(path, f"{key}[{i}]", f"longer than {longest} characters")
     for i, seed in enumerate(lists["seeds"]):
         if not re.match(r"https?://[^/\s]+", seed):
             raise StoryError(path, f"seeds[{i}]", f"not an absolute http(s) URL: {seed!r}")
@@ -176,29 +198,31 @@ def resync_stories(session: Session) -> list[SyncResult]:
 
 def _matches(session: Session, definition: StoryDefinition) -> dict[int, set[str]]:
     """Articles whose headline or text, in any version, holds a term (within the date range)."""
-    if not definition.terms:
-        return {}
-    patterns = {term: _pattern(term) for term in definition.terms}
-    # a cheap filter in the database (the term's longest word), the exact match here
-    hints = [max(term.split(), key=len) for term in definition.terms]
-    candidates = select(ArticleVersion.article_id, ArticleVersion.title, ArticleVersion.text).where(
-        or_(
-            *(
-                column.icontains(hint, autoescape=True)
-                for hint in hints
-                for column in (ArticleVersion.title, ArticleVersion.text)
+    found: dict[int, set[str]] = {}
+    for start in range(0, len(definition.terms), _TERMS_PER_QUERY):
+        patterns = {term: _pattern(term) for term in definition.terms[start : start + _TERMS_PER_QUERY]}
+        # a cheap filter in the database (the term's longest word), the exact match here
+        hints = {max(term.split(), key=len) for term in patterns}
+        candidates = select(ArticleVersion.article_id, ArticleVersion.title, ArticleVersion.text).where(
+            or_(
+                *(
+                    column.icontains(hint, autoescape=True)
+                    for hint in sorted(hints)
+                    for column in (ArticleVersion.title, ArticleVersion.text)
+                )
             )
         )
-    )
-    found: dict[int, set[str]] = {}
-    for article_id, title, text in session.execute(candidates.execution_options(yield_per=200)):
-        for term, pattern in patterns.items():
-            if pattern.search(title or "") or pattern.search(text):
-                found.setdefault(article_id, set()).add(term)
-    if found and (definition.start or definition.end):
+        for article_id, title, text in session.execute(candidates.execution_options(yield_per=200)):
+            for term, pattern in patterns.items():
+                if pattern.search(title or "") or pattern.search(text):
+                    found.setdefault(article_id, set()).add(term)
+    if not (definition.start or definition.end):
+        return found
+    ids = sorted(found)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
         dates = session.execute(
             select(Article.id, Article.published, Article.listed_published, Article.first_seen_at).where(
-                Article.id.in_(found)
+                Article.id.in_(ids[start : start + _IDS_PER_QUERY])
             )
         )
         for article_id, published, listed, first_seen in dates:

@@ -32,18 +32,23 @@ class ExtractionPipeline:
     0 extracts in a single thread instead, for debugging.
 
     A page that is not HTML, or in which trafilatura finds no article, is
-    dropped here; it stays archived as a capture without an article.
+    dropped here; it stays archived as a capture without an article. So is
+    a page longer than ``EXTRACTION_MAX_SIZE`` characters: an lxml tree takes
+    several times its page's size, and news articles are a few hundred KB at
+    most, so a longer one is a hostile or broken page whose extraction would
+    cost the crawl gigabytes.
     """
 
-    def __init__(self, workers: int, stats: StatsCollector) -> None:
+    def __init__(self, workers: int, stats: StatsCollector, max_size: int = 0) -> None:
         self.workers = workers
         self.stats = stats
+        self.max_size = max_size
         self._pool: Executor | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractionPipeline:
-        workers = crawler.settings.getint("EXTRACTION_WORKERS")
-        return cls(workers, crawler.stats)
+        settings = crawler.settings
+        return cls(settings.getint("EXTRACTION_WORKERS"), crawler.stats, settings.getint("EXTRACTION_MAX_SIZE"))
 
     def open_spider(self) -> None:
         if self.workers > 0:
@@ -64,6 +69,12 @@ class ExtractionPipeline:
         if item.content_type.split(";")[0].strip().lower() not in HTML_TYPES or not item.html:
             self.stats.inc_value("extraction/not_html")
             raise DropItem(f"not an HTML page ({item.content_type or 'no Content-Type'}): {item.url}", log_level="INFO")
+        if self.max_size and len(item.html) > self.max_size:
+            self.stats.inc_value("extraction/too_large")
+            raise DropItem(
+                f"page of {len(item.html):,} characters, over EXTRACTION_MAX_SIZE, not extracted: {item.url}",
+                log_level="WARNING",
+            )
         loop = asyncio.get_running_loop()
         try:
             item.extraction = await loop.run_in_executor(

@@ -56,7 +56,14 @@ import archive
 from archive.archiver import ArchiverError
 from archive.archiver_process import ArchiverProcess
 from archive.config import ArchivePaths
-from archive.format import OUTLETS_FIELD, article_payload, fetch_error_payload, listing_payload, outlets_field
+from archive.format import (
+    OUTLETS_FIELD,
+    article_payload,
+    fetch_error_payload,
+    listing_payload,
+    metadata_target,
+    outlets_field,
+)
 from archive.opening import ArchiveSettings
 from archive.warc.records import HttpExchange, new_record_id
 from crawler.handlers import RAW_HEAD_META, RawHeadHTTPDownloadHandler
@@ -215,22 +222,24 @@ class WarcRecorder:
         return body, None
 
     def item_scraped(self, item: Any, response: Response | Failure | None, spider: Spider) -> None:
+        """Submit the metadata record of an article, listing or fetch failure, named after the
+        page's URL but not by it (:func:`archive.format.metadata_target`): replay tools must never
+        take it for a capture of the page."""
         if isinstance(item, ArticlePage) and item.extraction is not None:
             payload = article_payload(item.outlet, item.extraction)
-            refers_to = self._record_id(response)
+            target, refers_to = metadata_target(payload, item.url), self._record_id(response)
             self._submit(
-                lambda a: a.submit_metadata(
-                    item.url, refers_to, payload, datetime.now(timezone.utc), unless_revisit=True
-                )
+                lambda a: a.submit_metadata(target, refers_to, payload, datetime.now(timezone.utc), unless_revisit=True)
             )
             self.crawler.stats.inc_value("archive/articles")
         elif isinstance(item, Listing):
             payload = listing_payload(item.outlet, item.source, item.entries)
-            refers_to = self._record_id(response)
-            self._submit(lambda a: a.submit_metadata(item.url, refers_to, payload, datetime.now(timezone.utc)))
+            target, refers_to = metadata_target(payload, item.url), self._record_id(response)
+            self._submit(lambda a: a.submit_metadata(target, refers_to, payload, datetime.now(timezone.utc)))
         elif isinstance(item, FetchFailure):
             payload = fetch_error_payload(item.outlet, item.error)
-            self._submit(lambda a: a.submit_metadata(item.url, None, payload, item.at))
+            target = metadata_target(payload, item.url)
+            self._submit(lambda a: a.submit_metadata(target, None, payload, item.at))
             self.crawler.stats.inc_value("archive/fetch_errors")
 
     def _record_id(self, response: Response | Failure | None) -> str:
@@ -270,6 +279,7 @@ class WarcRecorder:
             stats.set_value("archive/new_articles", counts.articles)
             stats.set_value("archive/new_article_versions", counts.versions)
             stats.set_value("archive/revisits", counts.revisits)
+            stats.set_value("archive/unparseable_urls", counts.unparseable)
 
     def _submit(self, submit: Any) -> None:
         if self.archiver is None:

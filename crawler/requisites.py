@@ -5,7 +5,11 @@ than a DOM: every archived article is scanned while it is crawled, and building
 an lxml tree of a 100 KB news page cost the crawl more CPU than downloading it.
 Comments and the text inside ``<script>`` and ``<style>`` elements are skipped,
 so markup quoted in them is not taken for a tag, and entities in attribute
-values are decoded, as a parser would.
+values are decoded, as a parser would. The markup is the web's, so the scan
+looks at each character a bounded number of times whatever it holds: an
+element left open runs to the end of the page (as in a browser) instead of
+being searched for again at every later ``<``, and a start tag or attribute
+value longer than :data:`MAX_TAG` is not read.
 
 Most of a news page's images sit on other hosts (CDNs, ad servers); the host of
 an absolute or protocol-relative address is read off the string and checked
@@ -19,20 +23,17 @@ import html
 import re
 from collections.abc import Callable, Iterator
 
-_VALUE = r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
-#: Element contents are skipped with unrolled loops (``[^<]*(?:<(?!/script)[^<]*)*``), not ``.*?``,
-#: which tries the end tag at every character: half the scan's time on pages with inline scripts.
-_TAGS = re.compile(
-    r"<(?:"
-    r"!--[^-]*(?:-(?!->)[^-]*)*-->"  # a comment: skipped
-    r"|style\b[^<]*(?:<(?!/style)[^<]*)*</style\s*>"  # a stylesheet's text: skipped
-    r"|script\b([^>]*)>[^<]*(?:<(?!/script)[^<]*)*</script\s*>"  # 1: a script's attributes; its text skipped
-    r"|img\b[^>]*?\ssrc"
-    + _VALUE  # 2, 3, 4: an image's first src, double-, single- or not quoted
-    + r"|(link|script)\b([^>]*)>"  # 5, 6: a link, or a script left open
-    r")",
-    re.IGNORECASE | re.DOTALL,
-)
+#: The longest start tag (or attribute value) read; a longer one is hostile markup, not a page's.
+MAX_TAG = 8192
+_VALUE = rf"""\s*=\s*(?:"([^"]{{0,{MAX_TAG}}})"|'([^']{{0,{MAX_TAG}}})'|([^\s>]{{1,{MAX_TAG}}}))"""
+_START = re.compile(r"<(?:(!--)|(style|script|img|link)\b)", re.IGNORECASE)
+#: Where the text of a comment, a stylesheet or a script ends.
+_END = {
+    "!--": re.compile(r"-->"),
+    "style": re.compile(r"</style\s*>", re.IGNORECASE),
+    "script": re.compile(r"</script\s*>", re.IGNORECASE),
+}
+_SRC = re.compile(r"(?<![^\s\"'])src" + _VALUE, re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([^\s"'=<>/]+)(?:""" + _VALUE + ")?")
 #: The host of an absolute (``scheme://host``) or protocol-relative (``//host``) address.
 _HOST = re.compile(r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:\s]*)")
@@ -45,27 +46,40 @@ def requisites(markup: str, wanted_host: Callable[[str], bool]) -> Iterator[str]
     relative ones always (the caller resolves them against the page's base URL).
     Empty values are left out.
     """
-    for match in _TAGS.finditer(markup):
-        if match[1] is not None:
-            value = _attributes(match[1]).get("src", "")
-        elif match[5] is not None:
-            attributes = _attributes(match[6])
-            if match[5].lower() == "script":
-                value = attributes.get("src", "")
-            elif "stylesheet" in attributes.get("rel", "").lower().split():
-                value = attributes.get("href", "")
-            else:
+    position = 0
+    while (match := _START.search(markup, position)) is not None:
+        position = match.end()
+        element = (match[1] or match[2]).lower()
+        if element != "!--":
+            # the start tag's attributes (a tag that does not end within MAX_TAG is not read)
+            end_of_tag = markup.find(">", position, position + MAX_TAG)
+            if end_of_tag < 0:
                 continue
-        elif match[2] is not None or match[3] is not None or match[4] is not None:
-            value = _unescape(match[2] or match[3] or match[4] or "")
-        else:
-            continue  # a comment or a stylesheet
-        value = value.strip()
-        if not value:
-            continue
-        host = _HOST.match(value)
-        if host is None or wanted_host(host[1].strip("[]")):
-            yield value
+            value = _requisite(element, markup, position, end_of_tag)
+            position = end_of_tag + 1
+            if value and ((host := _HOST.match(value)) is None or wanted_host(host[1].strip("[]"))):
+                yield value
+        if element in _END:
+            # The element's text is skipped to its end; left open, it runs to the end of the page, as
+            # in a browser. Either way every character is looked at once: the scan stays linear.
+            end = _END[element].search(markup, position)
+            if end is None:
+                return
+            position = end.end()
+
+
+def _requisite(element: str, markup: str, start: int, end: int) -> str:
+    """What an element whose attributes are ``markup[start:end]`` asks the browser to load, if anything."""
+    if element == "link":
+        attributes = _attributes(markup[start:end])
+        if "stylesheet" in attributes.get("rel", "").lower().split():
+            return attributes.get("href", "").strip()
+        return ""
+    if markup.count("src", start, end) > 1:  # src also inside another value (or repeated): parse them all
+        return _attributes(markup[start:end]).get("src", "").strip()
+    # most of a page's tags are images and scripts with one src: found without parsing the other attributes
+    src = _SRC.search(markup, start, end)
+    return _unescape(src[1] or src[2] or src[3] or "").strip() if src else ""
 
 
 def _attributes(text: str) -> dict[str, str]:

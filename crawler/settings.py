@@ -39,6 +39,11 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+# Scrapy cancels a download announced or received past this size, and refuses to inflate a gzip or
+# deflate body past it (a 1 MB gzip bomb inflates to gigabytes): 128 MB, not Scrapy's 1 GB, bounds
+# what one page can cost in memory. Keep it above ARCHIVE_MAX_BODY_SIZE (100 MB), where bodies are
+# archived cut instead of lost.
+DOWNLOAD_MAXSIZE = 128 * 1024 * 1024
 # Items processed at once per response. A callback here yields one item at most (an article or
 # a listing), and Scrapy starts this many tasks per callback: 100 cost 10-20 % of the crawl's CPU.
 CONCURRENT_ITEMS = 8
@@ -94,9 +99,13 @@ newsarchive_defaults: dict[str, Any] = {
     "ARCHIVE_PAGE_REQUISITES": True,
     # Section pages (follow_patterns) are followed at most this many links away from a start page.
     "SECTION_DEPTH_LIMIT": 2,
+    # A sitemap or feed larger than this once inflated is archived but not read (the sitemap protocol's 50 MB).
+    "LISTING_MAX_SIZE": 50_000_000,
     # -- extraction (crawler/pipelines.py) --
     # Processes extracting articles (default: one per CPU); 0 extracts in one thread instead, for debugging.
     "EXTRACTION_WORKERS": os.cpu_count() or 1,
+    # Longer pages (in characters) are archived but not extracted: their trees would take gigabytes (0: no limit).
+    "EXTRACTION_MAX_SIZE": 5_000_000,
     # -- Retry-After (crawler/middlewares/retryafter.py) --
     # False switches the middleware off.
     "RETRY_AFTER_ENABLED": True,

@@ -5,6 +5,12 @@ that already indexes something it only goes when told: ``--drop`` empties
 the index first (stories are then re-synced from their stored definitions;
 the scheduler's history is kept), ``--merge`` adds to it (records already
 indexed are skipped).
+
+Files given from outside the WARC folder are copied into it first (rows
+point at a file by its name there) and get their CDXJ index; a name the
+folder already uses for a different file is refused before anything
+changes. A record that cannot be indexed is reported (file, offset, why)
+and skipped; the rest of its file and the files after it are indexed.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from archive.config import ArchivePaths
 from archive.db.ingester import DEFAULT_BATCH, Ingester
 from archive.db.maintenance import clear_index, indexed_rows, refresh_statistics
 from archive.db.session import open_database, session_factory
-from archive.rebuild import RebuildProgress, rebuild
+from archive.index import IndexStore, cdxj_line
+from archive.rebuild import RebuildProgress, bring_into, rebuild
 from archive.stories import resync_stories
 from archive.warc.files import warc_files
+from archive.warc.reader import DamagedWarc, checked_records
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,6 +60,10 @@ def _reindex(args: argparse.Namespace, paths: ArchivePaths) -> int:
                 f"{paths.database_url} already indexes {held:,} outlets, URLs and captures; "
                 "use --drop to rebuild it from scratch, or --merge to add these files to it"
             )
+        files, copied = bring_into(paths.warc_dir, files)
+        for path in copied:
+            _index_for_replay(IndexStore(paths.index_dir), path)
+            print(f"copied {path.name} into {paths.warc_dir} and indexed it for replay")
         if args.drop:
             with sessions.begin() as session:
                 clear_index(session)
@@ -78,14 +90,33 @@ def _reindex(args: argparse.Namespace, paths: ArchivePaths) -> int:
         f"{counts.captures:,} captures ({counts.revisits:,} revisits), {counts.articles:,} articles, "
         f"{counts.versions:,} versions, {counts.listings:,} listings, "
         f"{counts.fetch_errors:,} fetch errors; {counts.skipped:,} already indexed"
+        + (f"; {counts.unparseable:,} unparseable URLs left out (see the warnings)" if counts.unparseable else "")
     )
     for result_story in synced:
         print(f"story {result_story.story}: {result_story.members} articles")
+    for skipped in result.skipped:
+        print(f"newsarchive: {skipped}", file=sys.stderr)
     for damage in result.damaged:
         print(f"newsarchive: {damage}; the rest of this file was skipped", file=sys.stderr)
+    if result.skipped:
+        print(f"newsarchive: {len(result.skipped):,} records could not be indexed", file=sys.stderr)
     if result.damaged:
         print(
             f"newsarchive: {len(result.damaged)} of {result.files} files could not be read to the end", file=sys.stderr
         )
+    if result.damaged or result.skipped:
         return 1
     return 0
+
+
+def _index_for_replay(store: IndexStore, path: Path) -> None:
+    """The CDXJ index of a file copied into the WARC folder, as far as it can be read (the
+    rebuild reports any damage)."""
+    lines = []
+    try:
+        for record in checked_records(path):
+            if line := cdxj_line(record):
+                lines.append(line)
+    except DamagedWarc:
+        pass
+    store.write(path.name, lines)

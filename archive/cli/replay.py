@@ -1,4 +1,11 @@
-"""``newsarchive replay URL [--at TIME]``: read one archived capture back, as text or as the bytes received."""
+"""``newsarchive replay URL [--at TIME]``: read one archived capture back, as text or as the bytes received.
+
+The archive keeps what the server answered, errors and redirects included. A
+capture whose status is not a success (a 404 page, a 301's body) is not the
+page a researcher asked for, so by default ``replay`` prints nothing on stdout
+for it: it names the status (and a redirect's target) on stderr and exits
+with :data:`NOT_OK`, as ``curl --fail`` does; ``--any-status`` prints it anyway.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +23,21 @@ from archive.replay import UnsafePath, capture_time, captures, load, nearest, pa
 _TIMESTAMP_FLOOR = "00000101000000"
 #: Exit status when the capture asked for is not in the archive or cannot be read back as asked.
 NOT_FOUND = 1
+#: Exit status when the capture's HTTP status is not 2xx (and --any-status was not given).
+NOT_OK = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "replay", help="a URL's capture nearest a time: its extracted text, or its archived body (--raw)"
+        "replay",
+        help="a URL's capture nearest a time: its extracted text, or its archived body (--raw)",
+        description="Print a URL's capture nearest a time: its extracted text, or its archived body (--raw).",
+        epilog=(
+            f"exit status: 0 the capture was printed; {NOT_FOUND} no such capture, or it cannot be read as asked; "
+            "2 a usage error; "
+            f"{NOT_OK} the capture is not a 2xx answer (a 404, a redirect...): its status goes to stderr and "
+            "nothing to stdout, unless --any-status"
+        ),
     )
     parser.add_argument("url", metavar="URL")
     parser.add_argument("--at", metavar="TIME", help="ISO date/time (UTC) or CDXJ timestamp (default: the latest)")
@@ -30,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--headers", action="store_true", help="with --raw, write the original status line and headers first"
     )
     parser.add_argument("--cite", action="store_true", help="print the capture's citation after the text")
+    parser.add_argument(
+        "--any-status",
+        action="store_true",
+        help="print a capture whatever its HTTP status (a 404 page, a redirect's body), exit 0; "
+        "its status still goes to stderr",
+    )
     parser.set_defaults(run=_replay)
 
 
@@ -70,14 +93,27 @@ def _replay(args: argparse.Namespace, paths: ArchivePaths) -> int:
         replayed = load(store, paths.warc_dir, entry)
     except (LookupError, UnsafePath, OSError) as e:
         raise CommandError(f"cannot read the capture: {e}", exit_code=NOT_FOUND) from e
+    if replayed.status is not None and not 200 <= replayed.status < 300:
+        when = capture_time(entry).strftime("%Y-%m-%d %H:%M:%S")
+        location = replayed.header("Location")
+        status = replayed.reason + (f" (Location: {location})" if location else "")
+        if not args.any_status:
+            raise CommandError(
+                f"the capture of {args.url} at {when} UTC answered {status}; --any-status prints it anyway",
+                exit_code=NOT_OK,
+            )
+        print(f"newsarchive: note: the capture of {args.url} at {when} UTC answered {status}", file=sys.stderr)
     if args.raw:
         data = (replayed.head().encode("latin-1", "replace") if args.headers else b"") + replayed.body
         if args.raw == "-":
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         else:
-            with open(args.raw, "wb") as out:
-                out.write(data)
+            try:
+                with open(args.raw, "wb") as out:
+                    out.write(data)
+            except OSError as e:
+                raise CommandError(f"cannot write {args.raw}: {e.strerror or e}") from e
             print(f"wrote {len(data):,} bytes to {args.raw}", file=sys.stderr)
     else:
         try:

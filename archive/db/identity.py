@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlunsplit
 
 from sqlalchemy import Connection, Integer, column, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from archive.seeds import host_in_domains
+from archive.urls import UnparseableUrl, split_url
 
 #: Query parameters that only say how a reader arrived (campaign tags, click ids): never part of a story's address.
 TRACKING_PARAMETERS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ocid", "_ga"})
@@ -23,28 +24,41 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def canonical_form(url: str) -> str:
-    """The URL with case, default port, fragment and tracking parameters normalised away."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if parts.port is not None and parts.port != DEFAULT_PORTS.get(scheme):
+    """The URL with case, default port, fragment and tracking parameters normalised away.
+
+    :class:`~archive.urls.UnparseableUrl` if the URL, or what it normalises to, cannot be parsed.
+    """
+    parts = split_url(url.strip())
+    host = parts.host
+    if parts.port is not None and parts.port != DEFAULT_PORTS.get(parts.scheme):
         host = f"{host}:{parts.port}"
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     kept = [(k, v) for k, v in pairs if not (k.lower().startswith("utm_") or k.lower() in TRACKING_PARAMETERS)]
     query = parts.query if len(kept) == len(pairs) else urlencode(kept)
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+    return split_url(urlunsplit((parts.scheme, host, parts.path or "/", query, ""))).url
 
 
 def story_url(canonical_url: str | None, capture_url: str, domains: Iterable[str] | None) -> str:
     """The address an article is known by: the page's declared canonical URL when it is on
     the outlet's own domains (or, for a page of no known outlet, on the page's host), else
-    the URL the page was captured at (the end of any redirect chain)."""
-    if canonical_url and urlsplit(canonical_url).scheme in DEFAULT_PORTS:
-        host = (urlsplit(canonical_url).hostname or "").lower()
-        allowed = list(domains) if domains else [(urlsplit(capture_url).hostname or "").lower()]
-        if host and host_in_domains(host, allowed):
-            return canonical_form(canonical_url)
-    return canonical_form(capture_url)
+    the URL the page was captured at (the end of any redirect chain).
+
+    A canonical URL that cannot be parsed counts as none; ``capture_url`` must be parseable
+    (it is, once indexed), and is kept as it is if its normal form is not.
+    """
+    capture = split_url(capture_url)
+    if canonical_url:
+        try:
+            canonical = split_url(canonical_url.strip())
+            allowed = list(domains) if domains else [capture.host]
+            if canonical.scheme in DEFAULT_PORTS and canonical.host and host_in_domains(canonical.host, allowed):
+                return canonical_form(canonical_url)
+        except UnparseableUrl:
+            pass
+    try:
+        return canonical_form(capture_url)
+    except UnparseableUrl:
+        return capture_url
 
 
 def content_hash(title: str | None, text: str) -> str:

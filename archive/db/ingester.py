@@ -19,6 +19,15 @@ linked when the original arrives, and an article's listed date (from a feed
 or news sitemap, possibly listing an address that only redirects to it) is
 recomputed whenever a listing or an alias appears.
 
+Every URL a record brings (its target, a redirect's ``Location``, a page's
+canonical link, a listed URL) goes through :func:`archive.urls.split_url`.
+One that cannot be parsed stays in the WARC as received; here it is counted
+(``IngestCounts.unparseable``) and logged with the record's id, and the
+record is indexed without it: a capture or fetch error whose own URL is
+unparseable is not indexed at all, a redirect keeps no target, an article
+falls back to the URL it was captured at, a listing drops that entry. A
+rebuild meets the same URLs and makes the same choices.
+
 What the metadata records hold is read through :mod:`archive.format`.
 The module is longer than most because the Ingester's prepared statements
 (built once, run millions of times in a rebuild) sit beside it: each is
@@ -34,7 +43,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import (
     Connection,
@@ -52,7 +60,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.identity import content_hash, make_alias, story_url
@@ -67,8 +75,9 @@ from archive.db.models import (
     Url,
 )
 from archive.extract import not_after
-from archive.format import ArticleRecord, FetchErrorRecord, ListingRecord, outlets_in, parse_metadata
+from archive.format import ArticleRecord, FetchErrorRecord, ListingRecord, described_url, outlets_in, parse_metadata
 from archive.seeds import host_in_domains
+from archive.urls import UnparseableUrl, split_url
 from archive.warc.records import ArchivedRecord
 
 __all__ = ["IngestCounts", "Ingester"]
@@ -79,6 +88,8 @@ logger = logging.getLogger(__name__)
 #: violation, deadlock, serialization failure. The batch is retried up to CONFLICT_RETRIES times.
 CONFLICT_SQLSTATES = {"23505", "40P01", "40001"}
 CONFLICT_RETRIES = 5
+#: Errors that say the database, not the record, is at fault: they end an indexing run.
+UNAVAILABLE = (OperationalError, InterfaceError)
 #: Records indexed per transaction when reading whole files.
 DEFAULT_BATCH = 500
 
@@ -93,6 +104,7 @@ class IngestCounts:
     listings: int = 0
     fetch_errors: int = 0
     skipped: int = 0
+    unparseable: int = 0  # URLs in records that could not be parsed, left out of the index
 
 
 class Ingester:
@@ -137,11 +149,14 @@ class Ingester:
                         self._ingest_one(record)
                 return
             except DBAPIError as e:
+                self.counts = counts
                 if attempt == CONFLICT_RETRIES or getattr(e.orig, "sqlstate", None) not in CONFLICT_SQLSTATES:
                     raise
-                self.counts = counts
                 logger.info("indexing conflicted with another process (%s); retrying the batch", e.orig.sqlstate)
                 time.sleep(random.uniform(0, 0.05 * attempt))
+            except BaseException:
+                self.counts = counts  # the transaction was rolled back: so is what it counted
+                raise
             finally:
                 self._db = None
 
@@ -150,19 +165,34 @@ class Ingester:
         records: Iterable[ArchivedRecord],
         batch_size: int = DEFAULT_BATCH,
         after_batch: Callable[[int], None] | None = None,
+        bad_record: Callable[[ArchivedRecord, Exception], None] | None = None,
     ) -> None:
         """Index a stream of records (a file) in transactions of ``batch_size`` records.
 
         ``after_batch`` hears how many records each transaction indexed. If the
         stream fails (a damaged file), the records read before the failure are
-        indexed before its error goes on.
+        indexed before its error goes on. With ``bad_record``, a batch that
+        fails is indexed again one record per transaction, and each record that
+        still fails is handed to ``bad_record`` with its error and left out;
+        a database that cannot be reached fails the whole call all the same.
         """
         batch: list[ArchivedRecord] = []
 
         def flush() -> None:
             nonlocal batch
             pending, batch = batch, []
-            self.ingest(pending)
+            try:
+                self.ingest(pending)
+            except Exception as e:
+                if bad_record is None or isinstance(e, UNAVAILABLE):
+                    raise
+                for record in pending:
+                    try:
+                        self.ingest([record])
+                    except Exception as e:
+                        if isinstance(e, UNAVAILABLE):
+                            raise
+                        bad_record(record, e)
             if after_batch is not None:
                 after_batch(len(pending))
 
@@ -208,13 +238,24 @@ class Ingester:
                 self._run(_UPDATE_OUTLET, id_=found.id, homepage=described.get("homepage"), domains=domains)
         self._outlets = None
 
+    def _parsed(self, url: str | None, record: ArchivedRecord, what: str) -> str | None:
+        """The URL if it can be parsed; else None, counted and logged (the WARC keeps it as received)."""
+        if url is None:
+            return None
+        try:
+            return split_url(url).url
+        except UnparseableUrl as e:
+            logger.warning("%s record %s: %s left out: %s", record.rec_type, record.record_id, what, e)
+            self.counts.unparseable += 1
+            return None
+
     def _url(self, url: str) -> int:
-        """The id of a URL's row, added if new."""
+        """The id of a URL's row, added if new (``url``: one :meth:`_parsed` let through)."""
         found = self._url_ids.get(url)
         if found is None:
             found = self._run(_URL_ID, url=url).scalar()
             if found is None:
-                host = (urlsplit(url).hostname or "").lower()
+                host = split_url(url).host
                 # another process may be adding the same URL (a distributed crawl): wait for it, then use its row
                 insert_url = _INSERT_URL[self._db.dialect.name]  # type: ignore[union-attr]
                 found = self._run(insert_url, url=url, host=host, outlet_id=self._outlet_id_for(host)).scalar()
@@ -237,7 +278,11 @@ class Ingester:
         if self._run(_CAPTURE_ID, record_id=record.record_id).scalar() is not None:
             self.counts.skipped += 1
             return
-        url_id = self._url(record.target_uri)
+        target = self._parsed(record.target_uri, record, "capture (target URI)")
+        if target is None:
+            return
+        url_id = self._url(target)
+        redirect_url = self._parsed(record.redirect_url, record, "redirect target (Location)")
         revisit = record.rec_type == "revisit"
         fetched_at = _naive_utc(record.date)
         capture_id = self._run(
@@ -248,7 +293,7 @@ class Ingester:
             content_type=record.content_type,
             payload_digest=record.payload_digest,
             ip_address=record.ip_address,
-            redirect_url=record.redirect_url,
+            redirect_url=redirect_url,
             truncated=record.truncated,
             is_revisit=revisit,
             revisit_profile=record.profile if revisit else None,
@@ -258,8 +303,8 @@ class Ingester:
             **_pointer(record),
         ).scalar_one()
         self.counts.captures += 1
-        if record.redirect_url:
-            make_alias(self._db_connection, url_id, self._url(record.redirect_url))
+        if redirect_url:
+            make_alias(self._db_connection, url_id, self._url(redirect_url))
             self._refresh_listed_dates_near(url_id)
         if not revisit:
             if self._awaited and record.record_id in self._awaited:
@@ -313,7 +358,8 @@ class Ingester:
             return
         extraction = meta.extraction
         domains = self._outlet_domains().get(capture.outlet_id) if capture.outlet_id else None
-        key_id = self._url(story_url(extraction.canonical_url, capture.url, domains))
+        canonical_url = self._parsed(extraction.canonical_url or None, record, "canonical URL")
+        key_id = self._url(story_url(canonical_url, capture.url, domains))
         new_alias = key_id != capture.url_id
         if new_alias:
             make_alias(self._db_connection, capture.url_id, key_id)
@@ -338,7 +384,7 @@ class Ingester:
                 published=extraction.published,
                 sitename=extraction.sitename,
                 language=extraction.language,
-                canonical_url=extraction.canonical_url,
+                canonical_url=canonical_url,
                 description=extraction.description,
                 license=extraction.license,
                 text=extraction.text,
@@ -420,7 +466,10 @@ class Ingester:
             self.counts.skipped += 1
             return
         for entry in meta.entries:
-            url_id = self._url(entry.url)
+            listed = self._parsed(entry.url, record, "listed URL")
+            if listed is None:
+                continue
+            url_id = self._url(listed)
             if self._run(_LISTING_ID, url_id=url_id, listed_in_id=feed.id).scalar() is not None:
                 continue
             self._run(
@@ -452,9 +501,12 @@ class Ingester:
         if self._run(_FETCH_ERROR_ID, record_id=record.record_id).scalar() is not None:
             self.counts.skipped += 1
             return
+        url = self._parsed(described_url(record.target_uri), record, "URL that failed")
+        if url is None:
+            return
         self._run(
             insert(_fetch_errors),
-            url_id=self._url(record.target_uri),
+            url_id=self._url(url),
             at=_naive_utc(record.date),
             error=meta.error,
             **_pointer(record),

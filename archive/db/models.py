@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from archive.seeds import MAX_NAME_LENGTH
+
 
 class Base(DeclarativeBase):
     pass
@@ -49,7 +51,7 @@ class Outlet(Base):
     __tablename__ = "outlets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), unique=True)
     homepage: Mapped[str | None] = mapped_column(Text)
     domains: Mapped[list[str]] = mapped_column(JSON, default=list)
 

@@ -7,23 +7,32 @@ Lines sort as plain text, so the captures of one URL are adjacent and in
 time order, and a lookup is a binary search.
 
 Only captures are indexed (response, revisit and resource records): the
-project's JSON metadata records share their article's URL, and a replay
-tool asked for that URL must never pick one of them instead of the page.
+project's JSON metadata records describe a page (``urn:newsarchive:<kind>:<URL>``,
+or the page's URL itself in older files), and a replay tool asked for its
+URL must never pick one of them instead of the page.
 ``tests/archive/index/test_cdxj.py`` checks every line against the output of
 cdxj-indexer run on the same WARC.
+
+A capture whose target URI cannot be parsed (:mod:`archive.urls`) gets no
+line, as it gets no row in the database: nothing could look it up, and the
+archiver's writer thread, which builds these lines, must go on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from archive.index.surt import surt
+from archive.urls import UnparseableUrl, split_url
 from archive.warc.records import ArchivedRecord
 
 __all__ = ["INDEXED_TYPES", "CdxjEntry", "cdxj_line", "parse_line", "timestamp"]
+
+logger = logging.getLogger(__name__)
 
 INDEXED_TYPES = frozenset({"response", "revisit", "resource"})
 _MIME_END = re.compile(r"[;\s]")
@@ -35,8 +44,13 @@ def timestamp(moment: Any) -> str:
 
 
 def cdxj_line(record: ArchivedRecord) -> str | None:
-    """The index line of a written record, or None if it is not a capture."""
+    """The index line of a written record, or None if it is not a capture or its URL cannot be parsed."""
     if record.rec_type not in INDEXED_TYPES:
+        return None
+    try:
+        key = _urn_key(record.target_uri) or surt(split_url(record.target_uri).url)
+    except UnparseableUrl as e:
+        logger.warning("%s record %s not indexed for replay: %s", record.rec_type, record.record_id, e)
         return None
     fields: dict[str, str] = {"url": record.target_uri}
     mime = "warc/revisit" if record.rec_type == "revisit" else record.content_type
@@ -49,7 +63,13 @@ def cdxj_line(record: ArchivedRecord) -> str | None:
     fields["length"] = str(record.location.length)
     fields["offset"] = str(record.location.offset)
     fields["filename"] = record.location.filename
-    return f"{surt(record.target_uri)} {timestamp(record.date)} {json.dumps(fields)}\n"
+    return f"{key} {timestamp(record.date)} {json.dumps(fields)}\n"
+
+
+def _urn_key(target: str) -> str | None:
+    """A URN names itself (as cdxj-indexer keys it): a derived record such as Browsertrix's
+    ``urn:pageinfo:<URL>`` must never be keyed as a capture of the URL inside it."""
+    return target if target[:4].lower() == "urn:" else None
 
 
 @dataclass(frozen=True)

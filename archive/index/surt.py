@@ -15,11 +15,17 @@ dot segments resolved and no trailing slash; the query with well-known
 session ids removed and its parameters sorted; percent-escapes decoded, then
 only spaces, control and non-ASCII bytes, ``#`` and ``%`` escaped again; all
 lower-cased.
+
+A URL whose port is out of range raises :class:`~archive.urls.UnparseableUrl`;
+the index only ever asks for the key of a URL :func:`archive.urls.split_url`
+accepted.
 """
 
 from __future__ import annotations
 
 import re
+
+from archive.urls import UnparseableUrl
 
 __all__ = ["surt"]
 
@@ -43,7 +49,15 @@ _PATH_SESSION_ID = re.compile(r"^(.*/)(\((?:[a-z]\([0-9a-z]{24}\))+\)/)([^?]+\.a
 
 
 def surt(url: str) -> str:
-    """The SURT key of ``url`` (``dns:``, ``urn:`` and ``filedesc://`` names are returned as they are)."""
+    """The SURT key of ``url`` (``dns:``, ``urn:`` and ``filedesc://`` names are returned as they are);
+    :class:`~archive.urls.UnparseableUrl` for a port out of range or text that is not Unicode."""
+    try:
+        return _key(url)
+    except ValueError as e:  # UnicodeError included: a lone surrogate
+        raise UnparseableUrl(url, e.reason if isinstance(e, UnparseableUrl) else str(e)) from None
+
+
+def _key(url: str) -> str:
     url = url.strip().replace("\t", "").replace("\r", "").replace("\n", "")
     scheme, sep, rest = url.partition("://")
     if not sep or scheme == "filedesc":
@@ -85,10 +99,9 @@ def _host_and_port(hostport: str) -> tuple[str, int | None]:
 def _port(text: str) -> int | None:
     if not text:
         return None
-    port = int(text)
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port out of range: {text}")
-    return port
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 65535:
+        raise UnparseableUrl(text, "port out of range 0-65535")
+    return int(text)
 
 
 def _ipv4(host: str) -> str | None:

@@ -18,16 +18,18 @@ optional ``[defaults]`` table whose fields every job inherits::
     spider = "news"                   # default; any spider of the project
     args = { }                        # further spider arguments (-a)
     seeds = "../seeds/hanoi.toml"
-    trigger = { every = "1d" }        # 30s, 15m, 1h, 1d, 1w, or combined: 1h30m
+    trigger = { every = "1d" }        # 30s, 15m, 1h, 1d, 1w, or combined: 1h30m (at most 366d)
     start = 2019-02-28T08:00:00       # not before (and, with "every", the phase)
     stop = 2019-03-28T08:00:00        # not after: the job ends
-    timeout = "2h"
-    misfire_grace = "6h"              # skip a run that could not start this late
+    timeout = "2h"                    # at most 30d
+    misfire_grace = "6h"              # skip a run that could not start this late (at most 366d)
     settings = { SECTION_DEPTH_LIMIT = 1 }    # Scrapy settings for this job's crawls (-s)
 
 Everything is checked before a scheduler uses the file, seed lists
 included, and a mistake names the file, the job and the field
-(``jobs/x.toml: job 'frontpages'.trigger.cron: ...``).
+(``jobs/x.toml: job 'frontpages'.trigger.cron: ...``). The bounds on
+durations and dates are those the scheduler and the runner can compute
+with: what ``jobs check`` accepts, ``jobs run`` and ``jobs serve`` can run.
 
 A job is turned into plain data (:meth:`JobSpec.to_state`) for APScheduler's
 job store, so a stored job never depends on this module's classes.
@@ -40,9 +42,10 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -77,8 +80,18 @@ _TRIGGER_KINDS = ("cron", "every")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _SPIDER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SETTING = re.compile(r"[A-Z][A-Z0-9_]*")
+_ARGUMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _DURATION_UNITS = (7 * 86400, 86400, 3600, 60, 1)
+_DAY = 86400
+#: The longest interval between runs: a yearly crawl is the rarest a schedule needs.
+MAX_EVERY = 366 * _DAY
+#: The longest a run may take before it is stopped (a month).
+MAX_TIMEOUT = 30 * _DAY
+#: The longest a run may start late.
+MAX_MISFIRE_GRACE = 366 * _DAY
+#: The years a start or stop may fall in: run times are computed up to the stop, and datetime ends in 9999.
+YEARS = range(1970, 2201)
 _CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
 
@@ -222,18 +235,26 @@ def load_jobs(path: str | os.PathLike[str]) -> JobsFile:
     return JobsFile(path=path, jobs=jobs)
 
 
-def parse_duration(value: Any) -> int:
-    """Seconds in ``value``: an integer of seconds, or a string like ``90s``, ``15m``, ``1h30m``, ``2d``, ``1w``."""
+def parse_duration(value: Any, maximum: int) -> int:
+    """Seconds in ``value``: an integer of seconds, or a string like ``90s``, ``15m``, ``1h30m``, ``2d``, ``1w``.
+
+    ``ValueError`` unless it is positive and at most ``maximum`` seconds.
+    """
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like '15m'")
     if isinstance(value, int):
         seconds = value
     elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())) and any(match.groups()):
-        seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n)
+        # more digits than any bound has are too long however they read (and int() refuses 4,300 digits)
+        numbers = [int(n) if len(n) <= 12 else maximum + 1 for n in match.groups() if n is not None]
+        units = [unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n is not None]
+        seconds = sum(n * unit for n, unit in zip(numbers, units, strict=True))
     else:
         raise ValueError(f"not a duration: {value!r} (seconds, or a string like '90s', '15m', '1h30m', '2d', '1w')")
     if seconds <= 0:
         raise ValueError(f"must be positive: {value!r}")
+    if seconds > maximum:
+        raise ValueError(f"too long: {value!r} (at most {format_duration(maximum)})")
     return seconds
 
 
@@ -271,16 +292,16 @@ def _job(path: Path, index: int, table: Any, defaults: dict[str, Any]) -> JobSpe
     args = merged.get("args", {})
     if not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values()):
         raise fail("args", "must be a table of strings (spider arguments)")
+    for key in args:
+        if not _ARGUMENT.fullmatch(key):
+            raise fail(f"args.{key}", "not a spider argument name (letters, digits and _)")
     if "seeds" in args:
         raise fail("args.seeds", "give the seed list as the job's seeds field (checked, and relative to this file)")
 
     zone_name = merged.get("timezone", DEFAULT_TIMEZONE)
-    try:
-        zone = ZoneInfo(zone_name) if isinstance(zone_name, str) else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
-    if zone is None:
+    if not isinstance(zone_name, str) or zone_name not in _time_zones():
         raise fail("timezone", f"not a known IANA time zone: {zone_name!r} (e.g. 'UTC', 'Europe/Berlin')")
+    zone = ZoneInfo(zone_name)
 
     start = _when(path, where, "start", merged.get("start"), zone)
     stop = _when(path, where, "stop", merged.get("stop"), zone)
@@ -291,9 +312,9 @@ def _job(path: Path, index: int, table: Any, defaults: dict[str, Any]) -> JobSpe
 
     if "timeout" not in merged:
         raise fail("timeout", "required (here or in [defaults]): the longest a run may take, e.g. '30m'")
-    timeout = _duration(path, where, "timeout", merged["timeout"])
+    timeout = _duration(path, where, "timeout", merged["timeout"], MAX_TIMEOUT)
     grace = merged.get("misfire_grace")
-    misfire_grace = None if grace is None else _duration(path, where, "misfire_grace", grace)
+    misfire_grace = None if grace is None else _duration(path, where, "misfire_grace", grace, MAX_MISFIRE_GRACE)
 
     spec = JobSpec(
         name=name,
@@ -326,7 +347,10 @@ def _seeds(path: Path, where: str, value: Any, spider: str) -> str | None:
         return None
     if not isinstance(value, str) or not value:
         raise JobsFileError(path, f"{where}.seeds", "must be the path of a seed list")
-    seeds = (path.parent / value).resolve()
+    try:
+        seeds = (path.parent / value).resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symbolic link loop
+        raise JobsFileError(path, f"{where}.seeds", f"cannot be resolved: {e}") from None
     try:
         load_seeds(seeds)
     except SeedError as e:
@@ -359,7 +383,7 @@ def _trigger(path: Path, where: str, value: Any) -> tuple[str | None, int | None
     if len(kinds) != 1:
         raise JobsFileError(path, field, "needs exactly one of cron and every")
     if kinds[0] == "every":
-        return None, _duration(path, where, "trigger.every", value["every"])
+        return None, _duration(path, where, "trigger.every", value["every"], MAX_EVERY)
     cron = value["cron"]
     if not isinstance(cron, str) or len(cron.split()) != len(_CRON_FIELDS):
         raise JobsFileError(
@@ -376,12 +400,15 @@ def _trigger(path: Path, where: str, value: Any) -> tuple[str | None, int | None
             CronTrigger(**{name: expression}, timezone=timezone.utc)
         except ValueError as e:
             raise JobsFileError(path, f"{field}.cron", f"{name.replace('_', '-')} field {expression!r}: {e}") from None
+    whole = CronTrigger(**dict(zip(_CRON_FIELDS, cron.split(), strict=True)), timezone=timezone.utc)
+    if whole.get_next_fire_time(None, datetime(YEARS[0], 1, 1, tzinfo=timezone.utc)) is None:
+        raise JobsFileError(path, f"{field}.cron", f"matches no date (e.g. 30 feb), so it never runs: {cron!r}")
     return " ".join(cron.split()), None
 
 
-def _duration(path: Path, where: str, field: str, value: Any) -> int:
+def _duration(path: Path, where: str, field: str, value: Any, maximum: int) -> int:
     try:
-        return parse_duration(value)
+        return parse_duration(value, maximum)
     except ValueError as e:
         raise JobsFileError(path, f"{where}.{field}", str(e)) from None
 
@@ -390,10 +417,18 @@ def _when(path: Path, where: str, field: str, value: Any, zone: ZoneInfo) -> dat
     """A TOML date or date-time; without an offset it is a time in the job's time zone."""
     if value is None:
         return None
+    if not isinstance(value, date):
+        raise JobsFileError(
+            path, f"{where}.{field}", f"must be a TOML date or date-time (2026-03-01T06:00:00), not {value!r}"
+        )
+    if value.year not in YEARS:
+        raise JobsFileError(path, f"{where}.{field}", f"year {value.year} is outside {YEARS[0]} to {YEARS[-1]}")
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=zone)
-    if isinstance(value, date):
-        return datetime.combine(value, time(), zone)
-    raise JobsFileError(
-        path, f"{where}.{field}", f"must be a TOML date or date-time (2026-03-01T06:00:00), not {value!r}"
-    )
+    return datetime.combine(value, time(), zone)
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    """The IANA time zone names (``America`` is a directory of them, not one)."""
+    return frozenset(available_timezones())

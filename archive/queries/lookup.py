@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.identity import canonical_form
 from archive.db.models import Article, ArticleVersion, Url
+from archive.urls import UnparseableUrl
 
 __all__ = ["TextMatch", "alias_ids", "find_article", "find_url", "search_text", "urls_with_prefix"]
 
@@ -29,10 +30,16 @@ class TextMatch:
 
 
 def find_url(session: Session, url: str) -> Url | None:
-    """The URL row for an address as written, or else in canonical form."""
+    """The URL row for an address as written, or else in canonical form (None for an address
+    that is not a URL the archive could hold)."""
     found = session.scalar(select(Url).where(Url.url == url))
-    if found is None and (normal := canonical_form(url)) != url:
-        found = session.scalar(select(Url).where(Url.url == normal))
+    if found is None:
+        try:
+            normal = canonical_form(url)
+        except UnparseableUrl:
+            return None
+        if normal != url:
+            found = session.scalar(select(Url).where(Url.url == normal))
     return found
 
 

@@ -5,7 +5,9 @@ so several crawler processes, on several machines, can share one folder
 without two of them choosing the same name, and name order is time order.
 A file being written carries the suffix ``.open`` and is renamed when it is
 closed (warcprox's discipline): readers, indexers and packagers list only
-closed files, and never see a torn one as finished.
+closed files, and never see a torn one as finished. Recovery keeps a
+damaged file's original beside its repaired copy under ``.damaged``, and
+writes the copy under ``.repairing`` first; nothing lists either as a WARC.
 
 Everything that names, parses or lists WARC files goes through here: the
 writer, recovery, the CDXJ index, the database rebuild, WACZ packaging, the
@@ -24,9 +26,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 __all__ = [
+    "DAMAGED_SUFFIX",
     "OPEN_SUFFIX",
+    "REPAIRING_SUFFIX",
     "WARC_SUFFIX",
     "WarcName",
+    "closed_name",
     "closed_warcs",
     "file_host",
     "is_closed_warc",
@@ -41,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 WARC_SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
+#: A damaged file's original, kept as it was beside the copy recovery made of its whole records.
+DAMAGED_SUFFIX = ".damaged"
+#: Recovery's copy of a damaged file's whole records while it is written (renamed when complete).
+REPAIRING_SUFFIX = ".repairing"
 #: What a WARC file given by hand may be called (another tool's uncompressed WARC too).
 READABLE_SUFFIXES = (WARC_SUFFIX, ".warc")
 #: File name timestamps: UTC, to the millisecond (the first 17 digits).
@@ -74,13 +83,21 @@ def parse_name(name: str) -> WarcName | None:
     match = _NAME.match(name)
     if match is None:
         return None
-    created = datetime.strptime(match["stamp"] + "000", STAMP_FORMAT).replace(tzinfo=timezone.utc)
+    try:
+        created = datetime.strptime(match["stamp"] + "000", STAMP_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:  # seventeen digits that are no time (month 99): not a name of ours
+        return None
     return WarcName(match["prefix"], created, int(match["serial"]), int(match["pid"]), match["host"])
 
 
 def file_host() -> str:
     """This machine's name as it appears in WARC file names (no ``-`` or ``~``, which delimit fields)."""
     return socket.gethostname().replace("-", "").replace("~", "") or "localhost"
+
+
+def closed_name(path: Path) -> Path:
+    """The name an open file gets when it is closed."""
+    return path.with_name(path.name.removesuffix(OPEN_SUFFIX))
 
 
 def is_closed_warc(path: Path) -> bool:

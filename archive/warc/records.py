@@ -21,12 +21,14 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from io import BytesIO
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
+
+from archive.urls import UnparseableUrl, join_url
 
 WARC_VERSION = "WARC/1.1"
 METADATA_TYPE = "application/json"
@@ -45,7 +47,15 @@ def warc_date(moment: datetime) -> str:
 
 
 def parse_warc_date(value: str) -> datetime:
-    return iso_date_to_datetime(value).replace(tzinfo=timezone.utc)
+    """A WARC-Date as an aware UTC datetime; ValueError if the value is not a W3C-ISO8601 date."""
+    try:
+        return iso_date_to_datetime(value).replace(tzinfo=timezone.utc)
+    except (ValueError, TypeError, OverflowError) as e:  # warcio lets a short value reach datetime() (TypeError)
+        raise ValueError(f"not a WARC date: {value[:40]!r}") from e
+
+
+class UnreadableRecord(ValueError):
+    """A record (another tool's, or damaged) lacking what indexing needs: readers skip it and go on."""
 
 
 @dataclass
@@ -93,7 +103,7 @@ class ArchivedRecord:
     content_type: str | None = None
     payload_digest: str | None = None
     ip_address: str | None = None
-    redirect_url: str | None = None  # absolute Location of a 3xx response
+    redirect_url: str | None = None  # absolute Location of a 3xx response (as received if unparseable)
     data: dict[str, Any] | None = None  # JSON payload of metadata records, fields of warcinfo
     truncated: str | None = None  # WARC-Truncated: why the stored block is incomplete
     profile: str | None = None  # WARC-Profile of a revisit
@@ -234,15 +244,20 @@ def exchange_records(
 
 
 def metadata_record(
-    builder: RecordBuilder, url: str, refers_to: str | None, payload: dict[str, Any], moment: datetime
+    builder: RecordBuilder, target_uri: str, refers_to: str | None, payload: dict[str, Any], moment: datetime
 ) -> ArcWarcRecord:
-    """A metadata record carrying JSON, so the archive alone holds what the database holds."""
+    """A metadata record carrying JSON, so the archive alone holds what the database holds.
+
+    ``target_uri`` names what the record describes without being that page's URL (the
+    project's records take :func:`archive.format.metadata_target`), so that tools indexing
+    every record never list it as a capture; ``refers_to`` is the record it describes.
+    """
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
     headers = {"WARC-Date": warc_date(moment), "Content-Type": METADATA_TYPE}
     if refers_to:
         headers["WARC-Refers-To"] = refers_to
     return builder.create_warc_record(
-        url,
+        target_uri,
         "metadata",
         payload=BytesIO(body),
         length=len(body),
@@ -264,24 +279,49 @@ def _request_target(url: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def _redirect_target(target: str, location: str) -> str:
+    """A ``Location`` resolved against the URL it answered; as received if either cannot be parsed
+    (the ingester then counts it as an unparseable URL)."""
+    try:
+        return join_url(target, location)
+    except UnparseableUrl:
+        return location
+
+
 def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: bytes | None) -> ArchivedRecord:
-    """The indexable facts of a record; ``payload`` is its body for metadata and warcinfo records."""
+    """The indexable facts of a record; ``payload`` is its body for metadata and warcinfo records.
+
+    Optional fields that cannot be read are left out; a record without a type,
+    an id or a date cannot be indexed and raises :class:`UnreadableRecord`.
+    """
     headers = record.rec_headers
+    record_id, date = headers.get_header("WARC-Record-ID"), headers.get_header("WARC-Date")
+    if not record.rec_type or not record_id or not date:
+        missing = [
+            name
+            for name, value in (("WARC-Type", record.rec_type), ("WARC-Record-ID", record_id), ("WARC-Date", date))
+            if not value
+        ]
+        raise UnreadableRecord(f"no {', '.join(missing)}")
+    try:
+        moment = parse_warc_date(date)
+    except ValueError as e:
+        raise UnreadableRecord(f"WARC-Date: {e}") from None
     status = content_type = redirect_url = None
     target = headers.get_header("WARC-Target-URI") or ""
     if record.http_headers is not None and record.rec_type in ("response", "revisit"):
         code = record.http_headers.get_statuscode()
-        status = int(code) if code and code.isdigit() else None
+        status = int(code) if code and len(code) == 3 and code.isascii() and code.isdigit() else None  # 3 digits
         content_type = record.http_headers.get_header("Content-Type")
         moved_to = record.http_headers.get_header("Location")
         if status is not None and 300 <= status < 400 and moved_to:
-            redirect_url = urljoin(target, moved_to.strip())
+            redirect_url = _redirect_target(target, moved_to)
     refers_date = headers.get_header("WARC-Refers-To-Date")
     return ArchivedRecord(
         rec_type=record.rec_type,
-        record_id=headers.get_header("WARC-Record-ID"),
+        record_id=record_id,
         target_uri=target,
-        date=parse_warc_date(headers.get_header("WARC-Date")),
+        date=moment,
         location=location,
         refers_to=headers.get_header("WARC-Refers-To") or headers.get_header("WARC-Concurrent-To"),
         status=status,
@@ -293,8 +333,16 @@ def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: by
         truncated=headers.get_header("WARC-Truncated"),
         profile=headers.get_header("WARC-Profile"),
         refers_to_target_uri=headers.get_header("WARC-Refers-To-Target-URI"),
-        refers_to_date=parse_warc_date(refers_date) if refers_date else None,
+        refers_to_date=_optional_date(refers_date),
     )
+
+
+def _optional_date(value: str | None) -> datetime | None:
+    """An optional date field, None when absent or unreadable (the record is indexed without it)."""
+    try:
+        return parse_warc_date(value) if value else None
+    except ValueError:
+        return None
 
 
 def _payload_data(record: ArcWarcRecord, payload: bytes | None) -> dict[str, Any] | None:
@@ -310,7 +358,7 @@ def _payload_data(record: ArcWarcRecord, payload: bytes | None) -> dict[str, Any
     if record.rec_headers.get_header("Content-Type") == METADATA_TYPE:
         try:
             data = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond the parser
             return None
         return data if isinstance(data, dict) else None
     return None

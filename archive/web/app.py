@@ -2,12 +2,15 @@
 
 Archived pages are hostile input. They are only ever shown inside an iframe
 whose ``sandbox`` forbids scripts and same-origin access, loaded from pywb on
-another port (another origin); every app response carries a
-Content-Security-Policy that allows nothing but the app itself and frames
-from pywb. Files are only ever read through :func:`archive.replay.archive_file`,
-which refuses names outside the archive's folders. URL lookups use the CDXJ
-index; prefix and text searches, versions and stories ask the database
-through :mod:`archive.queries`.
+another port (another origin), on a capture's page or full-window on its own
+(``/replay``); every app response carries a Content-Security-Policy that
+allows nothing but the app itself and frames from pywb. Files are only ever
+read through :func:`archive.replay.archive_file`, which refuses names outside
+the archive's folders. URL lookups use the CDXJ index; prefix and text
+searches, versions and stories ask the database through :mod:`archive.queries`.
+
+Requests are hostile input too: a malformed URL, an out-of-range id, an
+oversized search or a NUL character is answered with a 4xx page, never a 500.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from typing import Any
 
 from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from archive.config import ArchivePaths
 from archive.db.models import Article
 from archive.db.session import open_database, session_factory
-from archive.diff import diff_versions
-from archive.index import CdxjEntry, IndexStore
+from archive.diff import diff_versions, paragraphs
+from archive.index import CdxjEntry, IndexStore, surt
 from archive.queries import (
     NO_OUTLET,
     TextMatch,
@@ -39,7 +43,7 @@ from archive.queries import (
     timeline_data,
     urls_with_prefix,
 )
-from archive.replay import UnsafePath, archive_file, capture_time, captures, load, nearest, page_text
+from archive.replay import Replayed, UnsafePath, archive_file, capture_time, captures, load, nearest, page_text
 from archive.warc.files import is_closed_warc
 from archive.web.pywb import COLLECTION
 from archive.web.timeline import timeline_svg
@@ -47,6 +51,11 @@ from archive.web.timeline import timeline_svg
 __all__ = ["create_app", "security_headers"]
 
 SEARCH_LIMIT = 200
+#: The longest prefix or text search, in characters: a text search is a LIKE pattern, and SQLite refuses
+#: patterns over 50,000 bytes (a character takes up to four).
+MAX_SEARCH = 1000
+#: The largest row id the databases store (a signed 64-bit integer); larger ids cannot name an article.
+MAX_ID = 2**63 - 1
 
 
 def security_headers(pywb_origin: str | None) -> dict[str, str]:
@@ -78,13 +87,27 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
         with sessions() as session:
             yield session
 
+    @app.before_request
+    def refuse_nul() -> None:
+        # PostgreSQL cannot hold a NUL in text, and no URL, name or search has one
+        if "\0" in request.path or any("\0" in value for value in request.args.values()):
+            abort(400, "a NUL character is not allowed in a request")
+
     @app.after_request
     def secure(response: Response) -> Response:
         response.headers.update(headers)
         return response
 
+    def lookup(url: str) -> list[CdxjEntry]:
+        """The captures of ``url``; a string that is not a URL (a port out of range, a broken IPv6 host) is a 400."""
+        try:
+            surt(url)  # the index's key: what fails for a URL that cannot be parsed
+        except ValueError as e:
+            abort(400, f"not a URL that can be looked up: {url[:200]!r} ({e})")
+        return captures(store, url)
+
     def entry_or_404(url: str, timestamp: str | None) -> CdxjEntry:
-        found = captures(store, url)
+        found = lookup(url)
         if timestamp:
             found = [e for e in found if e.timestamp == timestamp]
         entry = nearest(found)
@@ -98,8 +121,10 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
         kind = request.args.get("kind", "url")
         urls: list[str] = []
         articles: list[TextMatch] = []
+        if kind in ("prefix", "text") and len(q) > MAX_SEARCH:
+            abort(400, f"a {kind} search is at most {MAX_SEARCH:,} characters long")
         if q and kind == "url":
-            if captures(store, q):
+            if lookup(q):
                 return redirect(url_for("url_captures", url=q))
         elif q and kind == "prefix":
             with database() as session:
@@ -112,7 +137,7 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
     @app.get("/captures")
     def url_captures() -> Any:
         url = request.args.get("url", "")
-        found = captures(store, url)
+        found = lookup(url)
         if not found:
             abort(404, f"no capture of {url}")
         by_month: dict[str, dict[int, list[CdxjEntry]]] = defaultdict(lambda: defaultdict(list))
@@ -131,27 +156,46 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             when=capture_time,
         )
 
+    def loaded_or_404(entry: CdxjEntry) -> Replayed:
+        try:
+            return load(store, paths.warc_dir, entry)
+        except (LookupError, UnsafePath, OSError) as e:
+            abort(404, str(e))
+
+    def replay_url(entry: CdxjEntry) -> str | None:
+        return f"{pywb_url}/{COLLECTION}/{entry.timestamp}/{entry.url}" if pywb_url else None
+
     @app.get("/capture")
     def capture() -> Any:
         url = request.args.get("url", "")
         entry = entry_or_404(url, request.args.get("ts"))
-        try:
-            replayed = load(store, paths.warc_dir, entry)
-        except (LookupError, UnsafePath, OSError) as e:
-            abort(404, str(e))
+        replayed = loaded_or_404(entry)
         try:
             text = page_text(replayed)
         except ValueError:
             text = ""
-        replay = f"{pywb_url}/{COLLECTION}/{entry.timestamp}/{entry.url}" if pywb_url else None
         return render_template(
-            "capture.html", entry=entry, replayed=replayed, citation=replayed.citation(), text=text, replay=replay
+            "capture.html",
+            entry=entry,
+            replayed=replayed,
+            citation=replayed.citation(),
+            text=text,
+            replay=replay_url(entry),
         )
+
+    @app.get("/replay")
+    def replay_alone() -> Any:
+        """The replay full-window, still in the sandboxed frame: archived scripts never run at any top level."""
+        entry = entry_or_404(request.args.get("url", ""), request.args.get("ts"))
+        replay = replay_url(entry)
+        if replay is None:
+            abort(404, "replay is off (pywb is not running)")
+        return render_template("replay.html", entry=entry, when=capture_time(entry), replay=replay)
 
     @app.get("/raw")
     def raw() -> Any:
         entry = entry_or_404(request.args.get("url", ""), request.args.get("ts"))
-        replayed = load(store, paths.warc_dir, entry)
+        replayed = loaded_or_404(entry)
         response = Response(replayed.body, mimetype="application/octet-stream")
         response.headers["Content-Disposition"] = f'attachment; filename="{entry.timestamp}.body"'
         response.headers["Content-Security-Policy"] = "sandbox"
@@ -169,6 +213,8 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
 
     @app.get("/articles/<int:article_id>")
     def article_versions(article_id: int) -> Any:
+        if article_id > MAX_ID:
+            abort(404, f"no article {article_id}")
         with database() as session:
             article = session.get(Article, article_id)
             if article is None:
@@ -208,10 +254,12 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             chart = timeline_svg(timeline_data(session, found))
             return render_template("story.html", story=found, rows=rows, outlets=outlets, chart=chart)
 
-    @app.errorhandler(404)
-    def not_found(error: Any) -> Any:
-        return render_template("error.html", message=getattr(error, "description", "not found")), 404
+    @app.errorhandler(HTTPException)
+    def refused(error: HTTPException) -> Any:
+        page = render_template("error.html", title=error.name, message=error.description)
+        return page, error.code, error.get_headers()  # (a 405's Allow among them)
 
+    app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
     return app
 

@@ -6,18 +6,30 @@ straight from ``<data>/indexes`` and ``<data>/warcs``, in non-framed mode: the
 app frames it itself, in a sandboxed iframe. pywb rewrites every link, image
 and stylesheet of a replayed page to point back into the archive, and the
 Content-Security-Policy it is configured to send confines the page to pywb's
-own origin, so an archived page never reaches the live web.
+own origin, so an archived page never reaches the live web. The policy also
+*sandboxes* every replayed page and forbids scripts: opened at the top level
+of a tab (a pasted address, "open frame in new tab"), a page runs nothing and
+gets an opaque origin, exactly as in the app's sandboxed frame; the app's own
+"open the replay on its own" page frames it the same way. (pywb sends the
+policy in its replay mode, the one the app links to; its other modifiers,
+such as ``id_``, serve the bytes as archived and are never linked from the
+app, and a replayed page cannot link to them, since pywb rewrites its links
+into replay mode.)
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from urllib.error import URLError
@@ -29,9 +41,15 @@ __all__ = ["COLLECTION", "PYWB_ENV", "PywbError", "PywbServer", "find_wayback"]
 
 COLLECTION = "archive"
 PYWB_ENV = "NEWSARCHIVE_PYWB"
-#: What a replayed page may load: only pywb's own origin (inline code and data: URLs for archived pages' own).
-REPLAY_CSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; form-action 'self'; frame-ancestors *"
+#: How a replayed page is confined: sandboxed (no scripts, an opaque origin, even at the top level), no scripts
+#: at all, and nothing loaded but from pywb's own origin (inline styles and data: URLs for archived pages' own).
+REPLAY_CSP = (
+    "sandbox; default-src 'self' data: blob:; style-src 'self' 'unsafe-inline' data:; script-src 'none'; "
+    "object-src 'none'; form-action 'self'; frame-ancestors *"
+)
 _REPO_VENV = Path(__file__).resolve().parents[2] / ".venv-pywb" / "bin" / "wayback"
+#: prctl(2) option: the signal a process receives when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 class PywbError(NewsArchiveError, RuntimeError):
@@ -55,8 +73,31 @@ def free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
+def _dies_with(parent: int) -> Callable[[], None] | None:
+    """What the child runs before ``wayback`` (on Linux): ask the kernel for SIGTERM when ``parent`` dies.
+
+    This is what stops pywb when its parent cannot (killed with SIGKILL, or crashed in C); the parent's
+    own ``finally`` and signal handlers cover every other ending. (The kernel ties it to the thread that
+    started the child: start pywb from a thread that lives as long as it should, the main one.)
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, so that the forked child only calls it
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
+
+
 class PywbServer:
-    """A ``wayback`` child process on a loopback port; a context manager that stops it on exit."""
+    """A ``wayback`` child process on a loopback port; a context manager that stops it on exit.
+
+    pywb never outlives this object's process: :meth:`stop` ends it (``serve`` calls it however it ends), a
+    start that fails or is interrupted ends it, and on Linux the kernel sends it SIGTERM if its parent dies.
+    """
 
     def __init__(self, paths: ArchivePaths, wayback: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.paths = paths
@@ -69,6 +110,11 @@ class PywbServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The ``wayback`` process's id while it runs."""
+        return self._process.pid if self._process else None
 
     def start(self, timeout: float = 60.0) -> PywbServer:
         self._root = tempfile.TemporaryDirectory(prefix="newsarchive-pywb-")
@@ -84,21 +130,32 @@ class PywbServer:
         )
         log = (root / "wayback.log").open("wb")
         self._process = subprocess.Popen(
-            [str(self.wayback), "--bind", self.host, "--port", str(self.port)], cwd=root, stdout=log, stderr=log
+            [str(self.wayback), "--bind", self.host, "--port", str(self.port)],
+            cwd=root,
+            stdout=log,
+            stderr=log,
+            preexec_fn=_dies_with(os.getpid()),  # (serve starts pywb before any thread of its own)
         )
         log.close()
+        try:
+            self._wait_until_up(root, timeout)
+        except BaseException:  # an error, Ctrl-C or a stop signal while waiting: pywb must not stay behind
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_up(self, root: Path, timeout: float) -> None:
+        assert self._process is not None
         deadline = time.monotonic() + timeout
         while True:
             if self._process.poll() is not None:
                 output = (root / "wayback.log").read_text(errors="replace")[-2000:]
-                self.stop()
                 raise PywbError(f"pywb exited at start:\n{output}")
             try:
                 with urllib.request.urlopen(f"{self.url}/{COLLECTION}/cdx?url=x&limit=1", timeout=5):  # noqa: S310
-                    return self
+                    return
             except (URLError, ConnectionError):
                 if time.monotonic() > deadline:
-                    self.stop()
                     raise PywbError(f"pywb did not answer on {self.url} within {timeout:.0f}s") from None
                 time.sleep(0.2)
 

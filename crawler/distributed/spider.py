@@ -92,10 +92,11 @@ class DistributedNewsSpider(RedisMixin, NewsSpider):
             logger.error("seed message %r is not one `newsarchive seeds push` writes; skipped", data)
             return []
         try:
-            return [self.seed_request(kind, url, self._outlet(name))]
+            request = self.seed_request(kind, url, self._outlet(name))
         except KeyError as e:
             logger.error("seed message %r skipped: %s (pushed after this worker started?)", data, e.args[0])
             return []
+        return [request] if request is not None else []  # None: its URL cannot be parsed (counted, logged)
 
     def spider_idle(self) -> None:
         self.schedule_next_requests()

@@ -25,20 +25,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
-from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.gz import gunzip, gzip_magic_number
 from twisted.python.failure import Failure
 
 from archive.seeds import Outlet, SeedList, load_seeds
+from archive.urls import UnparseableUrl, join_url, split_url
 from crawler.items import ArticlePage, FetchFailure, Listing
+from crawler.listings import UnreadableListing, feed_entries, sitemap_entries
 from crawler.recorder import FETCHED_AT_META
 from crawler.requisites import requisites
 
@@ -69,24 +68,51 @@ class NewsSpider(Spider):
     async def start(self) -> AsyncIterator[Request]:
         for outlet in self.seed_list.outlets:
             for kind, url in outlet.seeds():
-                yield self.seed_request(kind, url, outlet)
+                if request := self.seed_request(kind, url, outlet):
+                    yield request
 
-    def seed_request(self, kind: str, url: str, outlet: Outlet) -> Request:
-        """The request for a seed URL of an outlet: a sitemap, a feed or a section page."""
+    def seed_request(self, kind: str, url: str, outlet: Outlet) -> Request | None:
+        """The request for a seed URL of an outlet: a sitemap, a feed or a section page
+        (None if the URL cannot be parsed, as for any URL: see :meth:`_request`)."""
         if kind == "section":
-            return self._request(url, self.parse_section, outlet, DISCOVERY_PRIORITY - 1)
+            return self._request(url, self.parse_section, outlet, DISCOVERY_PRIORITY - 1, "seed")
         callback = {"sitemap": self.parse_sitemap, "feed": self.parse_feed}[kind]
-        return self._request(url, callback, outlet, DISCOVERY_PRIORITY)
+        return self._request(url, callback, outlet, DISCOVERY_PRIORITY, "seed")
 
     def parse_sitemap(self, response: Response, outlet: str) -> Iterator[Request | Listing]:
         current = self._outlet(outlet)
-        children, entries = _sitemap(response)
+        try:
+            children, entries = sitemap_entries(response, self.settings.getint("LISTING_MAX_SIZE"))
+        except UnreadableListing as e:
+            self._unreadable(response, "sitemap", e)
+            return
         for loc in children:
-            yield self._request(loc, self.parse_sitemap, current, DISCOVERY_PRIORITY)
+            if request := self._request(loc, self.parse_sitemap, current, DISCOVERY_PRIORITY, "sitemap"):
+                yield request
         yield from self._listed(response, current, "sitemap", entries)
 
     def parse_feed(self, response: Response, outlet: str) -> Iterator[Request | Listing]:
-        yield from self._listed(response, self._outlet(outlet), "feed", _feed(response))
+        try:
+            written = feed_entries(response, self.settings.getint("LISTING_MAX_SIZE"))
+        except UnreadableListing as e:
+            self._unreadable(response, "feed", e)
+            return
+        entries = []
+        for link, published in written:  # feeds may give links relative to themselves
+            try:
+                entries.append((join_url(response.url, link), published))
+            except UnparseableUrl as e:
+                self._unparseable(e, "feed")
+        yield from self._listed(response, self._outlet(outlet), "feed", entries)
+
+    def _unreadable(self, response: Response, source: str, error: UnreadableListing) -> None:
+        """Count and log a sitemap or feed left unread (``LISTING_MAX_SIZE``); it stays archived as received.
+
+        Stats: ``listings/unreadable``.
+        """
+        self.logger.warning("%s %s not read: %s", source, response.url, error)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("listings/unreadable")
 
     def parse_section(self, response: Response, outlet: str) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -95,12 +121,15 @@ class NewsSpider(Spider):
         depth = response.meta.get("section_depth", 0)
         follow = depth < self.settings.getint("SECTION_DEPTH_LIMIT")
         for link in self._links.extract_links(response):
+            if not self._parseable(link.url, "link"):
+                continue
             if current.is_article(link.url):
-                yield self._request(link.url, self.parse_article, current)
+                if article := self._request(link.url, self.parse_article, current, 0, "link"):
+                    yield article
             elif follow and current.is_section(link.url):
-                section = self._request(link.url, self.parse_section, current, DISCOVERY_PRIORITY - 1)
-                section.meta["section_depth"] = depth + 1
-                yield section
+                if section := self._request(link.url, self.parse_section, current, DISCOVERY_PRIORITY - 1, "link"):
+                    section.meta["section_depth"] = depth + 1
+                    yield section
 
     def parse_article(self, response: Response, outlet: str) -> Iterator[ArticlePage | Request]:
         # The extractor refuses publication dates after the fetch: the recorder's fetch time (the
@@ -124,9 +153,14 @@ class NewsSpider(Spider):
     def _requisites(self, response: TextResponse, outlet: Outlet) -> Iterator[Request]:
         """The article's images, stylesheets and scripts on the outlet's own domains, for replay."""
         for src in requisites(response.text, outlet.owns_host):
-            url = response.urljoin(src)
+            try:
+                url = join_url(response.url, src)
+            except UnparseableUrl as e:
+                self._unparseable(e, "requisite")
+                continue
             if url.startswith(("http://", "https://")) and outlet.owns(url):
-                yield self._request(url, self.parse_requisite, outlet, REQUISITE_PRIORITY)
+                if request := self._request(url, self.parse_requisite, outlet, REQUISITE_PRIORITY, "requisite"):
+                    yield request
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchFailure]:
         """Record fetches that got no HTTP response; refused and non-2xx ones are archived already."""
@@ -140,20 +174,49 @@ class NewsSpider(Spider):
             at=datetime.now(timezone.utc),
         )
 
-    def _request(self, url: str, callback: Any, outlet: Outlet, priority: int = 0) -> Request:
-        return Request(
-            url,
-            callback=callback,
-            errback=self.fetch_failed,
-            cb_kwargs={"outlet": outlet.name},
-            priority=priority,
-        )
+    def _request(
+        self, url: str, callback: Any, outlet: Outlet, priority: int = 0, source: str = "link"
+    ) -> Request | None:
+        """The request for a URL found at ``source`` (a seed, link, listed URL or requisite), or
+        None if it cannot be parsed: the rest of the page goes on without it."""
+        if not self._parseable(url, source):
+            return None
+        try:
+            return Request(
+                url,
+                callback=callback,
+                errback=self.fetch_failed,
+                cb_kwargs={"outlet": outlet.name},
+                priority=priority,
+            )
+        except ValueError as e:  # a URL the archive reads that Scrapy still refuses
+            self._unparseable(UnparseableUrl(url, f"Scrapy refuses it: {e}"), source)
+            return None
+
+    def _parseable(self, url: str, source: str) -> bool:
+        try:
+            split_url(url)
+        except UnparseableUrl as e:
+            self._unparseable(e, source)
+            return False
+        return True
+
+    def _unparseable(self, error: UnparseableUrl, source: str) -> None:
+        """Count and log a URL left out; the page, feed or sitemap holding it is archived as received.
+
+        Stats: ``urls/unparseable`` and ``urls/unparseable/<source>``.
+        """
+        self.logger.warning("%s left out: %s", source, error)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("urls/unparseable")
+            self.crawler.stats.inc_value(f"urls/unparseable/{source}")
 
     def _listed(
         self, response: Response, outlet: Outlet, source: str, entries: list[tuple[str, str | None]]
     ) -> Iterator[Request | Listing]:
         for url, _ in entries:
-            yield self._request(url, self.parse_article, outlet)
+            if request := self._request(url, self.parse_article, outlet, 0, source):
+                yield request
         if entries:
             yield Listing(
                 url=response.url,
@@ -168,57 +231,3 @@ class NewsSpider(Spider):
             if outlet.name == name:
                 return outlet
         raise KeyError(f"outlet {name!r} is not in the crawl's seeds")
-
-
-def _encoding(response: Response) -> str:
-    return response.encoding if isinstance(response, TextResponse) else "utf-8"
-
-
-def _iso_date(value: str | None) -> str | None:
-    """An ISO date from a feed (RFC 822) or sitemap (W3C datetime) date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        pass
-    try:
-        return parsedate_to_datetime(value).date().isoformat()
-    except (TypeError, ValueError):
-        return None
-
-
-# Sitemaps and feeds are read into plain lists by functions, so that their parsed trees (megabytes
-# for a 1,000-entry sitemap) are freed before the callback yields: Scrapy keeps many callbacks'
-# generators suspended at once, and their trees made peak memory grow with the size of sitemaps.
-
-
-def _sitemap(response: Response) -> tuple[list[str], list[tuple[str, str | None]]]:
-    """A sitemap's child sitemaps (of an index) and its entries with their news publication dates."""
-    body = gunzip(response.body) if gzip_magic_number(response) else response.body
-    selector = Selector(text=body.decode("utf-8", "replace"), type="xml")
-    selector.remove_namespaces()
-    children = [loc.strip() for loc in selector.xpath("/sitemapindex/sitemap/loc/text()").getall()]
-    entries = []
-    for entry in selector.xpath("/urlset/url"):
-        loc = (entry.xpath("loc/text()").get() or "").strip()
-        if loc:
-            entries.append((loc, _iso_date(entry.xpath("news/publication_date/text()").get())))
-    return children, entries
-
-
-def _feed(response: Response) -> list[tuple[str, str | None]]:
-    """An RSS or Atom feed's entries (absolute links) with their publication dates."""
-    selector = Selector(text=response.body.decode(_encoding(response), "replace"), type="xml")
-    selector.remove_namespaces()
-    entries = []
-    for item in selector.xpath("//item"):  # RSS 2.0 and 0.9x
-        link = item.xpath("link/text()").get() or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
-        published = item.xpath("pubDate/text()").get() or item.xpath("date/text()").get()
-        entries.append((link, published))
-    for entry in selector.xpath("//entry"):  # Atom
-        link = entry.xpath("link[not(@rel) or @rel='alternate']/@href").get()
-        published = entry.xpath("published/text()").get() or entry.xpath("updated/text()").get()
-        entries.append((link, published))
-    return [(response.urljoin(link.strip()), _iso_date(published)) for link, published in entries if link]

@@ -1,7 +1,10 @@
 from datetime import datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from archive.db import ArticleVersion
-from archive.diff import diff_versions, render, word_diff
+from archive.diff import PILCROW, diff_versions, paragraphs, render, word_diff
 
 OLD = "Talks collapsed on Thursday.\nNo agreement was reached in Hanoi.\nThe two leaders left early."
 NEW = "Talks collapsed abruptly on Thursday.\nNo agreement was reached in Hanoi.\nThe leaders left early for home."
@@ -58,3 +61,32 @@ def test_a_version_diff_covers_headline_text_and_metadata() -> None:
     assert data["old_version"] == 1 and data["new_seen"] == "2019-02-28T12:00:00"
     assert data["headline"]["changes"][-1] == {"op": "insert", "old": "", "new": "early"}
     assert data["metadata"] == {"author": {"old": "A. Writer", "new": "A. Writer and B. Writer"}}
+
+
+def test_paragraphs_cut_every_run_at_a_break_and_mark_breaks_of_one_side() -> None:
+    assert paragraphs(word_diff("one two\nthree", "one\ntwo three")) == [
+        [("equal", "one"), ("insert", PILCROW)],
+        [("equal", "two"), ("delete", PILCROW)],
+        [("equal", "three")],
+    ]
+    assert paragraphs(word_diff(OLD, NEW))[0] == [
+        ("equal", "Talks collapsed"),
+        ("insert", "abruptly"),
+        ("equal", "on Thursday."),
+    ]
+    assert paragraphs(word_diff("", "")) == []
+
+
+@given(
+    old=st.lists(st.sampled_from(["a", "b", "c", "\n"]), max_size=40),
+    new=st.lists(st.sampled_from(["a", "b", "d", "\n"]), max_size=40),
+)
+def test_paragraphs_hold_both_texts_and_no_run_crosses_a_break(old: list[str], new: list[str]) -> None:
+    cut = paragraphs(word_diff(" ".join(old), " ".join(new)))
+    runs = [run for paragraph in cut for run in paragraph]
+    assert all("\n" not in words for _, words in runs)
+
+    def side(keep: str) -> list[str]:
+        return [w for op, words in runs if op in ("equal", keep) for w in words.split() if w != PILCROW]
+
+    assert side("delete") == [w for w in old if w != "\n"] and side("insert") == [w for w in new if w != "\n"]

@@ -14,11 +14,15 @@ from archive.cli import main
 from archive.db import Capture, open_database, session_factory
 from archive.db.ingester import Ingester
 from archive.diff import diff_versions
+from archive.format import KIND_KEY, LISTING
+from archive.index import IndexStore
 from archive.queries import article_timeline, find_article
 from archive.rebuild import rebuild
 from archive.warc.files import warc_files
 from archive.warc.reader import TRUNCATED, checked_records
+from archive.warc.records import metadata_record
 from tests.archive.dbdump import dump
+from tests.archive.recording import Recording, at
 from tests.conftest import REPO, CrawlRun, run_crawl
 from tests.fixtureweb.data import load_seeds
 from tests.fixtureweb.server import SITE_DIR, TAC_ARTICLE, FixtureWeb
@@ -90,7 +94,7 @@ def test_damaged_and_foreign_files_are_reported_by_file_and_offset_and_skipped(
     (warcs / "z4-garbage.warc.gz").write_bytes(data + b"garbage after the last record")
     (warcs / "z5-unfinished.warc.gz.open").write_bytes(data[:100])  # a file being written: never read
 
-    code = main(["--database", database_url, "reindex", str(warcs)])
+    code = main(["--data", str(tmp_path), "--database", database_url, "reindex", str(warcs)])
     err = capsys.readouterr().err
     assert code == 1
     assert f"{warcs / 'z1-truncated.warc.gz'}: offset {records[4].location.offset}: {TRUNCATED}" in err
@@ -187,3 +191,113 @@ def test_a_recrawl_adds_captures_and_a_version_for_the_changed_article_only(
     rebuilt = new_database_url()
     assert main(["--data", str(data), "--database", rebuilt, "reindex"]) == 0
     assert dump_of(rebuilt) == dump_of(database_url)
+
+
+BAD_URLS_HOST = "badurls.fixture.test"
+
+
+def test_a_page_with_bad_urls_stops_neither_the_crawl_nor_a_rebuild(
+    fixture_web: FixtureWeb, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13, 1: a canonical link to port 99999 killed the archiver's database thread, and
+    ``reindex --drop`` then failed on the same record and left the database empty."""
+    seeds = tmp_path / "badurls.toml"
+    seeds.write_text(
+        f'[[outlet]]\nname = "Bad URLs"\nallowed_domains = ["{BAD_URLS_HOST}"]\n'
+        f'start_urls = ["http://{BAD_URLS_HOST}/"]\nfeeds = ["http://{BAD_URLS_HOST}/feed/"]\n'
+        "article_patterns = ['/story-']\n"
+    )
+    data = tmp_path / "data"
+    run = run_crawl(fixture_web, data, seeds=seeds, ARCHIVE_PAGE_REQUISITES="True")
+    assert run.returncode == 0, run.log[-5000:]
+    assert "archive_error" not in run.log and "Traceback" not in run.log
+    assert "'urls/unparseable/link':" in run.log and "'urls/unparseable/feed':" in run.log
+    assert "'urls/unparseable/requisite': 1" in run.log
+    fetched = {served.url for served in run.served}
+    assert {f"http://{BAD_URLS_HOST}/story-canonical", f"http://{BAD_URLS_HOST}/story-plain"} <= fetched
+    assert f"http://{BAD_URLS_HOST}/pixel.png" in fetched  # the page's other requisite
+
+    live = dump_of(run.database_url)
+    with session_factory(engine := open_database(run.database_url))() as session:
+        canonical = find_article(session, f"http://{BAD_URLS_HOST}/story-canonical")
+        assert canonical is not None and canonical.url.url == f"http://{BAD_URLS_HOST}/story-canonical"
+        assert canonical.versions[0].canonical_url is None  # unparseable: in the WARC only
+        plain = find_article(session, f"http://{BAD_URLS_HOST}/story-plain")
+        assert plain is not None and plain.listed_published == "2019-02-28"
+    engine.dispose()
+
+    capsys.readouterr()
+    assert main(["--data", str(data), "reindex", "--drop"]) == 0
+    out = capsys.readouterr().out
+    assert "unparseable URLs left out" in out
+    assert dump_of(run.database_url) == live
+
+
+def outside_archive(folder: Path, prefix: str, story: str, broken: bool) -> tuple[Path, str]:
+    """A WARC file written elsewhere: a page, (if ``broken``) a listing record the ingester cannot
+    read, and an article after it; returns the file and the article's response record id."""
+    rec = Recording(folder, prefix=prefix)
+    feed = rec.page("http://www.example.com/feed", "<rss/>", at(0))
+    if broken:  # a listing entry without its URL: indexing it fails
+        payload = {KIND_KEY: LISTING, "source": "feed", "entries": [{"published": "2019-02-28"}]}
+        rec._write([metadata_record(rec.writer.builder, "http://www.example.com/feed", feed, payload, at(0))])
+    page = rec.page(story, "<html>story</html>", at(1))
+    rec.article(page, story, "Story", "Words.", at(1))
+    (path,) = rec.close()
+    return path, page
+
+
+def test_merge_reports_a_bad_record_and_indexes_the_rest_and_copies_files_into_the_archive(
+    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13, 4: one bad record aborted the whole merge, and files merged from outside the WARC
+    folder left rows pointing at files the archive did not hold, with no CDXJ entries."""
+    data = tmp_path / "data"
+    first, first_page = outside_archive(tmp_path / "elsewhere", "a", "http://www.example.com/news/one", broken=True)
+    second, second_page = outside_archive(tmp_path / "elsewhere", "b", "http://www.example.com/news/two", broken=False)
+    bad_offset = next(r.location.offset for r in checked_records(first) if r.rec_type == "metadata")
+
+    code = main(["--data", str(data), "--database", database_url, "reindex", "--merge", str(first), str(second)])
+    captured = capsys.readouterr()
+    assert code == 1
+    warcs = data / "warcs"
+    assert f"{warcs / first.name}: record <urn:uuid:" in captured.err
+    assert f"at offset {bad_offset} not indexed: KeyError: 'url'" in captured.err
+    assert "1 records could not be indexed" in captured.err
+    assert f"copied {first.name} into {warcs}" in captured.out
+    assert sorted(p.name for p in warcs.iterdir()) == sorted([first.name, second.name])
+    assert (warcs / first.name).read_bytes() == first.read_bytes()
+    with session_factory(engine := open_database(database_url))() as session:
+        rows = session.execute(select(Capture.record_id, Capture.warc_filename)).all()
+        assert {record_id for record_id, _ in rows} >= {first_page, second_page}  # before and after the bad one
+        assert all((warcs / filename).is_file() for _, filename in rows)  # every row resolves to a held file
+        assert find_article(session, "http://www.example.com/news/two") is not None
+    engine.dispose()
+    lookup = list(IndexStore(data / "indexes").lookup("http://www.example.com/news/one"))
+    assert [(e.filename, e.status) for e in lookup] == [(first.name, 200)]
+
+    # merged again: the copies are there already, identical, and nothing is indexed twice
+    assert main(["--data", str(data), "--database", database_url, "reindex", "--merge", str(first)]) == 1
+    assert "copied" not in capsys.readouterr().out
+
+
+def test_a_file_whose_name_the_archive_already_uses_is_refused_before_anything_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    held, _ = outside_archive(data / "warcs", "a", "http://www.example.com/news/one", broken=False)
+    assert main(["--data", str(data), "reindex"]) == 0
+    before = dump_of(f"sqlite:///{data / 'archive.db'}")
+    other = tmp_path / "other" / held.name
+    other.parent.mkdir()
+    other.write_bytes(gzip.compress(b"different bytes"))
+    not_gzip = tmp_path / "other" / "x.warc"
+    not_gzip.write_bytes(b"WARC/1.1\r\n")
+    capsys.readouterr()
+
+    assert main(["--data", str(data), "reindex", "--merge", str(other)]) == 2
+    assert f"already holds a different file named {held.name}" in capsys.readouterr().err
+    assert main(["--data", str(data), "reindex", "--merge", str(not_gzip)]) == 2
+    assert "warcio recompress" in capsys.readouterr().err
+    assert sorted(p.name for p in (data / "warcs").iterdir()) == [held.name]
+    assert dump_of(f"sqlite:///{data / 'archive.db'}") == before

@@ -9,16 +9,29 @@ from pathlib import Path
 import pytest
 
 from archive.cli import main
-from archive.cli.replay import parse_time
+from archive.cli.replay import NOT_OK, parse_time
 from archive.config import ArchivePaths
 from archive.index import CdxjEntry, IndexStore
-from archive.replay import UnsafePath, archive_file, capture_time, captures, find_capture, load, nearest, page_text
+from archive.index.cdxj import parse_line
+from archive.replay import (
+    Replayed,
+    UnsafePath,
+    archive_file,
+    capture_time,
+    captures,
+    find_capture,
+    load,
+    nearest,
+    page_text,
+)
 from tests.archive.web.conftest import EDITED_TITLE, EDITED_URL, two_crawls  # noqa: F401 (a fixture)
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
+from tests.fixtureweb.server import TP_ARTICLE
 
 SEEDS = load_seeds()
 GZIP_URL = SEEDS[0].url  # served gzip-encoded: the archive keeps it so
+TP_REDIRECT = "http://thinkprogress.org/?p=1234567"  # the fixture web answers 301, to TP_ARTICLE
 
 
 def entry(stamp: str, status: str | None = "200") -> CdxjEntry:
@@ -119,3 +132,46 @@ def test_parse_time_takes_iso_and_cdxj_timestamps() -> None:
     assert parse_time("2019") == datetime(2019, 1, 1)
     assert parse_time("20190228153012") == datetime(2019, 2, 28, 15, 30, 12)
     assert parse_time("2019-02-28T16:30:00+01:00") == datetime(2019, 2, 28, 15, 30)
+
+
+def _capture_with_status(fixture_crawl: CrawlRun, status: int) -> CdxjEntry:
+    store = IndexStore(fixture_crawl.data_dir / "indexes")
+    return next(e for e in map(parse_line, store.lines()) if e.status == status)
+
+
+def test_cli_replay_of_a_redirect_names_its_status_and_fails_unless_any_status(fixture_crawl: CrawlRun, capsys) -> None:
+    """The finding: a 301's body was printed with exit 0 and no word of the status."""
+    data = ["--data", str(fixture_crawl.data_dir)]
+    assert main([*data, "replay", TP_REDIRECT]) == NOT_OK == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"answered 301 Moved Permanently (Location: {TP_ARTICLE})" in err and "--any-status" in err
+    assert main([*data, "replay", TP_REDIRECT, "--any-status", "--raw", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert "note: the capture of" in err and "301 Moved Permanently" in err
+
+
+def test_cli_replay_of_a_404_fails_and_a_200_stays_exit_0(fixture_crawl: CrawlRun, tmp_path: Path, capsys) -> None:
+    missing = _capture_with_status(fixture_crawl, 404)
+    data = ["--data", str(fixture_crawl.data_dir)]
+    out = tmp_path / "page"
+    assert main([*data, "replay", missing.url, "--raw", str(out)]) == NOT_OK
+    assert "answered 404 Not Found" in capsys.readouterr().err and not out.exists()
+    assert main([*data, "replay", missing.url, "--raw", str(out), "--any-status"]) == 0 and out.exists()
+    assert "note: the capture of" in capsys.readouterr().err
+    assert main([*data, "replay", GZIP_URL]) == 0
+    assert "answered" not in capsys.readouterr().err
+    assert main([*data, "replay", GZIP_URL, "--raw", str(tmp_path)]) == 2  # a folder: an error, no traceback
+    assert f"cannot write {tmp_path}: Is a directory" in capsys.readouterr().err
+
+
+def test_replayed_status_of_each_kind_of_status_line() -> None:
+    def replayed(line: str) -> Replayed:
+        e = entry("20190101000000")
+        return Replayed(e, "<urn:uuid:x>", datetime(2019, 1, 1), line, [("location", "/x")], b"", e)
+
+    assert replayed("HTTP/1.1 404 Not Found").status == 404
+    assert replayed("HTTP/1.1 404 Not Found").reason == "404 Not Found"
+    assert replayed("HTTP/1.0 200").status == 200
+    assert replayed("").status is None and replayed("HTTP/1.1 abc").status is None
+    assert replayed("").header("Location") == "/x" and replayed("").header("ETag") is None

@@ -77,6 +77,18 @@ def test_seeds_name_articles_by_any_address_or_by_the_feed_that_listed_them(sess
         assert {row.url for row in coverage(session, find_story(session, "seeded"))} == {CD_ARTICLE, TP_ARTICLE}
 
 
+def test_a_story_with_hundreds_of_terms_syncs_on_every_backend(sessions) -> None:
+    """Issue 13: 499 terms or more made one OR too deep for SQLite; the candidate query is now batched."""
+    terms = tuple(f"zzz-unheard-of-{i}" for i in range(999)) + ("Hanoi summit",)
+    story = StoryDefinition(name="many", terms=terms, start=date(2019, 1, 1), end=date(2019, 12, 31))
+    with sessions.begin() as session:
+        result = sync_story(session, story)
+    assert (result.members, result.by_terms) == (2, 2)
+    with sessions() as session:
+        rows = {row.url: row.matched_terms for row in coverage(session, find_story(session, "many"))}
+    assert rows == {CD_ARTICLE: ["Hanoi summit"], TAC_ARTICLE: ["Hanoi summit"]}
+
+
 def test_stories_are_resynced_from_their_stored_definitions(sessions) -> None:
     with sessions.begin() as session:
         sync_story(session, StoryDefinition(name="kim", terms=("Kim Jong-un",), source="kim.toml"))
@@ -98,6 +110,13 @@ def test_stories_are_resynced_from_their_stored_definitions(sessions) -> None:
         ('name = "x"\nterms = ["x"]\nstart = "2019-02-20"', "start", "must be a date"),
         ('name = "x"\nterms = ["x"]\nstart = 2019-03-01\nend = 2019-02-01', "end", "is before start"),
         ('name = "x"\nterms = ["x"', "", "not valid TOML"),
+        # issue 13: these broke SQLite's expression limits or PostgreSQL at sync time
+        ('name = "x"\nterms = [' + ", ".join(['"t"'] * 1001) + "]", "terms", "more than 1000"),
+        ('name = "x"\nterms = ["' + "w " * 500_000 + '"]', "terms[0]", "longer than 200"),
+        ('name = "x"\nterms = ["Kim\\u0000Jong"]', "terms[0]", "NUL"),
+        ('name = "x"\ntitle = "\\u0000"\nterms = ["x"]', "title", "NUL"),
+        (f'name = "{"x" * 201}"\nterms = ["x"]', "name", "longer than 200"),
+        ('name = "x"\nseeds = ["http://example.com/' + "x" * 2100 + '"]', "seeds[0]", "longer than 2083"),
     ],
 )
 def test_a_bad_story_file_is_reported_with_file_and_field(

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.db import Capture, open_database, session_factory
-from archive.format import ARTICLE
+from archive.format import ARTICLE, described_url
 from archive.warc import iter_records, read_record
 from tests.conftest import CrawlRun, run_crawl
 from tests.fixtureweb.data import load_seeds
@@ -152,13 +152,17 @@ def test_every_head_of_the_fixture_crawl_is_one_the_server_sent(fixture_crawl: C
 
 
 def test_each_article_is_described_in_the_archive_itself(fixture_crawl: CrawlRun) -> None:
-    """The extraction result of every article is a metadata record referring to its response record."""
+    """The extraction result of every article is a metadata record referring to its response record,
+    named ``urn:newsarchive:article:<URL>`` so that no replay tool takes it for the page."""
     records = [r for path in sorted(fixture_crawl.warc_dir.glob("*.warc.gz")) for r in iter_records(path)]
     responses = {r.record_id: r for r in records if r.rec_type == "response"}
-    articles = {r.target_uri: r for r in records if r.rec_type == "metadata" and r.data.get("newsarchive") == ARTICLE}
+    metadata = [r for r in records if r.rec_type == "metadata"]
+    assert metadata and all(r.target_uri.startswith("urn:newsarchive:") for r in metadata)
+    articles = {described_url(r.target_uri): r for r in metadata if r.data.get("newsarchive") == ARTICLE}
     seeds = {seed.url: seed for seed in load_seeds()}
     assert sorted(articles) == sorted(seeds)
     for url, article in articles.items():
+        assert article.target_uri == f"urn:newsarchive:article:{url}"
         response = responses[article.refers_to]
         assert (response.target_uri, response.status) == (url, 200)
         record = read_record(fixture_crawl.warc_dir / article.location.filename, article.location.offset)

@@ -61,3 +61,15 @@ def test_other_items_pass_through(pipeline: ExtractionPipeline) -> None:
 def test_pages_without_articles_are_dropped(pipeline: ExtractionPipeline, item: ArticlePage, reason: str) -> None:
     with pytest.raises(DropItem, match=reason):
         asyncio.run(pipeline.process_item(item))
+
+
+def test_a_page_over_the_size_limit_is_not_extracted() -> None:
+    crawler = get_crawler(settings_dict={"EXTRACTION_WORKERS": 0, "EXTRACTION_MAX_SIZE": 1000})
+    pipe = ExtractionPipeline.from_crawler(crawler)
+    pipe.open_spider()
+    try:
+        with pytest.raises(DropItem, match="over EXTRACTION_MAX_SIZE"):
+            asyncio.run(pipe.process_item(page(page_html(SEEDS[2]).decode("utf-8"))))
+    finally:
+        pipe.close_spider()
+    assert crawler.stats.get_value("extraction/too_large") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,32 @@ def test_absolute_addresses_are_filtered_by_host_before_anything_else() -> None:
 
     assert list(requisites(markup, outlet)) == ["http://WWW.Outlet.example/a.png", "d.png"]
     assert hosts == ["WWW.Outlet.example", "cdn.example", "ads.example", "::1"]
+
+
+HOSTILE = {
+    "an unclosed script, then many script tags": "<script>" + "<script src=/a.js>" * 15_000,
+    "many unclosed stylesheets": "<style>" * 40_000,
+    "many unclosed comments": "<!--" * 60_000,
+    "image tags that never end": "<img " * 50_000,
+    "src values that never close": '<img src="' * 25_000,
+    "link tags that never end": "<link rel=stylesheet href=/a.css " * 8_000,
+    "a 250 KB attribute value": "<img src=" + "a" * 250_000 + ">",
+}
+
+
+@pytest.mark.parametrize("markup", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_markup_is_scanned_in_linear_time(markup: str) -> None:
+    """Each of these took seconds to minutes (quadratic) before; a generous guard, not a speed test."""
+    started = time.process_time()
+    list(requisites(markup, everything))
+    assert time.process_time() - started < 2.0
+
+
+def test_an_element_left_open_runs_to_the_end_of_the_page() -> None:
+    markup = '<img src="/before.png"><script>var a = 1; <img src="/inside.png">'
+    assert list(requisites(markup, everything)) == ["/before.png"]
+    assert list(requisites('<img src="/a.png"><!-- <img src="/b.png">', everything)) == ["/a.png"]
+
+
+def test_src_is_an_attribute_not_text_inside_another_value() -> None:
+    assert list(requisites('<img alt="see src=/alt.png" src="/real.png">', everything)) == ["/real.png"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from archive.cli import main
+from tests.archive.zipcheck import check_zip
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
 
@@ -42,6 +43,7 @@ def test_wacz_command(archive_copy: Path, tmp_path: Path, capsys: pytest.Capture
     output = tmp_path / "crawl.wacz"
     assert main(["--data", str(archive_copy), "wacz", str(output), "--title", "Hanoi summit", "--text"]) == 0
     assert "1 WARC files" in capsys.readouterr().out
+    check_zip(output)  # local headers and central directory agree
     with zipfile.ZipFile(output) as wacz:
         pages = wacz.read("pages/pages.jsonl").decode()
     for seed in SEEDS:

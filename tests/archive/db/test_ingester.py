@@ -244,3 +244,37 @@ def test_ingesting_the_same_records_twice_adds_nothing(tmp_path: Path, sessions)
     assert live_dump(sessions) == before
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Observation)) == 1
+
+
+def test_unparseable_urls_are_counted_and_left_out_and_everything_else_is_indexed(
+    tmp_path: Path, sessions, new_database_url: Callable[[], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13, 1: a canonical link to port 99999 killed the indexer (and every rebuild after it)."""
+    rec = Recording(tmp_path / "warcs")
+    bad_port = "http://www.example.com:99999/news/story"
+    moved = rec.page("http://www.example.com/old", "moved", at(0), status=301, location="http://[::1/news")
+    rec.page(bad_port, "<html>a capture at a port no server has</html>", at(0))
+    response = rec.page(STORY, "<html>story</html>", at(1))
+    rec.article(response, STORY, "Story", "Words.", at(1), canonical_url=bad_port)
+    feed = rec.page("http://www.example.com/feed", "<rss/>", at(2))
+    listed = [
+        (bad_port, None),
+        ("http://www.example.com/a\x00b", None),
+        ("http://www.example.com/" + "x" * 10_000, None),
+    ]
+    rec.listing(feed, "http://www.example.com/feed", [*listed, (STORY, "2019-02-27")], at(2))
+    rec.close()
+    ingester = Ingester(sessions)
+    ingester.ingest(rec.records)
+
+    assert ingester.counts.unparseable == 6 and ingester.counts.captures == 3
+    assert f"response record {rec.response(moved).record_id}: redirect target (Location) left out" in caplog.text
+    assert "capture (target URI) left out: unparseable URL 'http://www.example.com:99999/news/story'" in caplog.text
+    assert "… (10,023 characters)" in caplog.text
+    with sessions() as session:
+        assert bad_port not in set(session.scalars(select(Url.url)))
+        assert session.scalar(select(Capture.redirect_url).where(Capture.record_id == moved)) is None
+        article = find_article(session, STORY)
+        assert article is not None and article.url.url == STORY
+        assert (article.versions[0].canonical_url, article.listed_published) == (None, "2019-02-27")
+    assert live_dump(sessions) == rebuilt_dump(tmp_path / "warcs", new_database_url())

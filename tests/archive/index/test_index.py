@@ -78,6 +78,23 @@ def test_the_archiver_indexes_each_file_as_it_closes(tmp_path: Path) -> None:
     assert sum(len(p.read_text().splitlines()) for p in index.files()) == 12
 
 
+def test_a_capture_whose_url_cannot_be_parsed_gets_no_line_and_the_writer_goes_on(tmp_path: Path) -> None:
+    """Issue 13, 1: a bad URL in a record must not kill the archiver's writer thread (it builds these lines)."""
+    index = IndexStore(tmp_path / "indexes")
+    writer = WarcWriter(tmp_path / "warcs", info={"software": "test"})
+    archiver = Archiver(writer, None, batch_size=3, fsync=True, index=index)
+    exchanges = captures(range(2)) + captures(range(2, 3), "http://www.example.com:99999/story")
+    for ex in exchanges + captures(range(3, 5)):
+        archiver.submit_exchange(ex)
+    archiver.close()
+    (path,) = writer.closed_files
+    lines = index.index_path(path.name).read_text().splitlines()
+    assert [parse_line(line).timestamp for line in lines] == [stamp(h) for h in (0, 1, 3, 4)]
+    assert IndexStore(tmp_path / "reread").index_warc(path).read_text().splitlines() == lines
+    bad = next(r for r in iter_records(path) if r.target_uri.endswith(":99999/story") and r.rec_type == "response")
+    assert cdxj_line(bad) is None
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> IndexStore:
     """Two WARC files: captures of one URL at 0..9 h and 10..19 h, and of others around them."""

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from archive.index.surt import surt
+from archive.urls import UnparseableUrl
 from tests.fixtureweb.data import load_cases, load_seeds
 from tests.fixtureweb.server import FIDELITY_ROUTES, ROUTES
 from tests.tools import tool
@@ -99,3 +100,10 @@ def test_keys_match_the_surt_package() -> None:
 )
 def test_known_keys(url: str, key: str) -> None:
     assert surt(url) == key
+
+
+@pytest.mark.parametrize("url", ["http://example.com:99999/", "http://example.com:8o/", "http://example.com/\udce9"])
+def test_a_url_without_a_key_is_refused_as_unparseable(url: str) -> None:
+    with pytest.raises(UnparseableUrl) as refused:
+        surt(url)
+    assert refused.value.url == url

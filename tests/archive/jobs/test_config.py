@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from archive.cli import main
-from archive.jobs.config import JobsFileError, JobSpec, format_duration, load_jobs, parse_duration
+from archive.jobs.config import MAX_EVERY, JobsFileError, JobSpec, format_duration, load_jobs, parse_duration
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -107,14 +107,16 @@ def test_an_interval_job_without_start_runs_when_scheduled(tmp_path: Path) -> No
     ("value", "seconds"), [(90, 90), ("90s", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800), ("1w", 604800)]
 )
 def test_durations(value: object, seconds: int) -> None:
-    assert parse_duration(value) == seconds
-    assert parse_duration(format_duration(seconds)) == seconds
+    assert parse_duration(value, MAX_EVERY) == seconds
+    assert parse_duration(format_duration(seconds), MAX_EVERY) == seconds
 
 
-@pytest.mark.parametrize("value", ["", "15", "15 min", "1m1h", "0s", 0, -5, True, 1.5])
+@pytest.mark.parametrize(
+    "value", ["", "15", "15 min", "1m1h", "0s", 0, -5, True, 1.5, "53w", "99999999999w", "9" * 5000]
+)
 def test_bad_durations(value: object) -> None:
     with pytest.raises(ValueError):
-        parse_duration(value)
+        parse_duration(value, MAX_EVERY)
 
 
 @pytest.mark.parametrize(
@@ -147,6 +149,25 @@ def test_bad_durations(value: object) -> None:
         ("DOWNLOAD_DELAY = 5,", 'STATS_FILE = "x",', "job 'story'.settings.STATS_FILE", "set by the scheduler"),
         ("DOWNLOAD_DELAY = 2", "download_delay = 2", "defaults.settings.download_delay", "setting name"),
         ('[[job]]\nname = "story"', '[[jobs]]\nname = "story"', "jobs", "unknown top-level key"),
+        # issue 13: each of these passed `jobs check` and then crashed `jobs run` or `jobs serve`
+        ('"*/15 * * * *"', '"0 6 31 apr *"', "job 'frontpages'.trigger.cron", "never runs"),
+        ('{ every = "1d" }', '{ every = "99999999999w" }', "job 'story'.trigger.every", "too long"),
+        ('{ every = "1d" }', '{ every = "367d" }', "job 'story'.trigger.every", "at most 52w2d"),
+        ('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "America"', "job 'story'.timezone", "time zone"),
+        ('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "../../../etc/passwd"', "job 'story'.timezone", "time zone"),
+        ("start = 2030-03-01T06:00:00", "start = 9999-12-31T23:00:00", "job 'story'.start", "year 9999"),
+        ("stop = 2030-04-01", "stop = 0001-01-01", "job 'story'.stop", "year 1"),
+        ("stop = 2030-04-01", "stop = 07:00:00", "job 'story'.stop", "date-time"),
+        ('timeout = "1h30m"', "timeout = 9223372036854775807", "job 'story'.timeout", "at most 4w2d"),
+        ('misfire_grace = "6h"', 'misfire_grace = "999999999d"', "job 'story'.misfire_grace", "too long"),
+        ('name = "story"', 'name = "story"\nargs = { "a=b" = "c" }', "job 'story'.args.a=b", "argument name"),
+        (
+            'seeds = "seeds.toml"\ntrigger = { every',
+            'seeds = "seeds\\u0000.toml"\ntrigger = { every',
+            "job[1].seeds",
+            "NUL",
+        ),
+        ('name = "story"', 'name = "story"\nargs = { x = "\\u0000" }', "job[1].args.x", "NUL"),
     ],
 )
 def test_a_bad_job_names_the_file_the_job_and_the_field(

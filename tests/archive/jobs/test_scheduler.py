@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 from archive.cli import main
 from archive.config import ArchivePaths
 from archive.db import Capture, JobRun, open_database, session_factory
-from archive.db.runs import BY_SCHEDULE, FAILED, INTERRUPTED, MISSED, OK, RUNNING, scheduler_jobs
+from archive.db.runs import BY_SCHEDULE, FAILED, INTERRUPTED, MISSED, OK, RUNNING, SKIPPED, scheduler_jobs
 from archive.jobs.config import load_jobs
 from archive.jobs.scheduler import Scheduler, new_apscheduler, sync_jobs
 from archive.warc import read_record
@@ -61,6 +61,12 @@ class TwoRuns:
     engine: Engine
     runs: list[JobRun]
 
+    @property
+    def finished(self) -> list[JobRun]:
+        """The runs that finished: on a loaded machine a crawl can outlast the 5 s interval, and the
+        run due meanwhile is then recorded as skipped (max_instances=1), which is right too."""
+        return [r for r in self.runs if r.status == OK]
+
 
 @pytest.fixture(scope="module")
 def two_runs(fixture_web: FixtureWeb, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
@@ -79,13 +85,17 @@ def two_runs(fixture_web: FixtureWeb, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_two_runs_one_history_row_each(two_runs: TwoRuns) -> None:
-    first, second, *later = two_runs.runs
+    first, second = two_runs.finished[:2]
     assert [(r.job, r.started_by, r.status, r.exit_code) for r in (first, second)] == [
         ("fixture-web", BY_SCHEDULE, OK, 0)
     ] * 2
-    assert 4 <= (second.started_at - first.started_at).total_seconds() <= 7  # every 5 s
+    interval = (second.started_at - first.started_at).total_seconds()
+    assert interval >= 4 and abs(interval - 5 * round(interval / 5)) <= 2  # on the 5 s schedule
     assert first.ended_at <= second.started_at
-    assert all(r.status == INTERRUPTED for r in later)  # a third run, if the stop came after it started
+    between = [r for r in two_runs.runs if first.id < r.id < second.id]
+    assert all(r.status == SKIPPED and "still going" in (r.reason or "") for r in between), between
+    later = [r for r in two_runs.runs if r.id > second.id]
+    assert all(r.status in (INTERRUPTED, SKIPPED) for r in later)  # a third run, if the stop came after it started
     for run in (first, second):
         assert run.pages_fetched >= 20 and run.new_captures == run.pages_fetched and run.articles == 3
     # the second run found the three articles unchanged: revisits, no new version
@@ -97,7 +107,7 @@ def captures_by_run(two_runs: TwoRuns) -> list[list[Capture]]:
         captures = session.scalars(select(Capture).where(Capture.status == 200).order_by(Capture.id)).all()
         for capture in captures:
             _ = capture.url.url
-    return [[c for c in captures if run.started_at <= c.fetched_at <= run.ended_at] for run in two_runs.runs[:2]]
+    return [[c for c in captures if run.started_at <= c.fetched_at <= run.ended_at] for run in two_runs.finished[:2]]
 
 
 def test_two_runs_capture_every_page_twice(two_runs: TwoRuns) -> None:
@@ -128,7 +138,7 @@ def test_jobs_history_and_list_show_the_runs(two_runs: TwoRuns, capsys: pytest.C
         "run job by started (UTC) took status exit pages captures articles versions errors fetch errors reason".split()
     )
     rows = {line.split()[0]: line.split() for line in lines[2:]}
-    for run in two_runs.runs[:2]:
+    for run in two_runs.finished[:2]:
         assert rows[str(run.id)][1:3] == ["fixture-web", "schedule"]
         assert rows[str(run.id)][6:9] == ["ok", "0", str(run.pages_fetched)]
     assert main(["--data", data, "jobs", "list"]) == 0
@@ -144,6 +154,8 @@ def test_jobs_history_and_list_show_the_runs(two_runs: TwoRuns, capsys: pytest.C
 def test_a_hanging_job_is_killed_at_its_timeout_and_the_next_job_still_runs(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The timeout leaves the crawl time to start (its SIGTERM handler must be installed, or the
+    signal's default action ends it at once); on a loaded machine that took more than 5 s."""
     write(tmp_path, "slow.toml", SLOW_PAGE)
     write(tmp_path, "one.toml", ONE_OUTLET)
     jobs = write(
@@ -157,7 +169,7 @@ def test_a_hanging_job_is_killed_at_its_timeout_and_the_next_job_still_runs(
         name = "hangs"
         seeds = "slow.toml"
         trigger = {{ every = "1h" }}
-        timeout = "5s"
+        timeout = "8s"
 
         [[job]]
         name = "quick"
@@ -188,8 +200,8 @@ def test_a_hanging_job_is_killed_at_its_timeout_and_the_next_job_still_runs(
     engine.dispose()
     (hang,) = [r for r in runs if r.job == "hangs"]
     assert (hang.status, hang.exit_code) == (FAILED, -signal.SIGKILL)
-    assert hang.reason == "timed out after 5s; killed after a grace period of 1s"
-    assert 5 <= (hang.ended_at - hang.started_at).total_seconds() < 10
+    assert hang.reason == "timed out after 8s; killed after a grace period of 1s"
+    assert 8 <= (hang.ended_at - hang.started_at).total_seconds() < 14
     quick = [r for r in runs if r.job == "quick" and r.status == OK]
     assert any(r.started_at < hang.ended_at for r in quick), "ran while the other hung"
     assert any(r.started_at > hang.ended_at for r in quick), "ran after it"

@@ -35,7 +35,14 @@ def test_a_new_name_parses_back_into_its_parts() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["crawl.warc.gz", "x-2019-00001-12~h.warc.gz", "x-20190228143005123-00001-12~h.warc", "notes.txt"],
+    [
+        "crawl.warc.gz",
+        "x-2019-00001-12~h.warc.gz",
+        "x-20190228143005123-00001-12~h.warc",
+        "notes.txt",
+        "x-99999999999999999-00001-12~h.warc.gz.open",  # seventeen digits that are no time
+        "x-20191399143005123-00001-12~h.warc.gz",  # month 13
+    ],
 )
 def test_names_of_other_forms_are_not_parsed(name: str) -> None:
     assert parse_name(name) is None
@@ -54,7 +61,15 @@ def test_the_writer_names_its_files_by_the_convention(tmp_path: Path) -> None:
 
 
 def test_listings_take_finished_files_only_in_name_order(tmp_path: Path) -> None:
-    for name in ["b.warc.gz", "a.warc.gz", "c.warc.gz.open", "d.warc", "e.cdxj"]:
+    for name in [
+        "b.warc.gz",
+        "a.warc.gz",
+        "c.warc.gz.open",
+        "d.warc",
+        "e.cdxj",
+        "g.warc.gz.damaged",
+        "h.warc.gz.repairing",
+    ]:
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "f.warc.gz").mkdir()
     assert [p.name for p in closed_warcs(tmp_path)] == ["a.warc.gz", "b.warc.gz"]
@@ -68,7 +83,7 @@ def test_files_given_by_hand_include_uncompressed_warcs_but_never_open_ones(
 ) -> None:
     folder = tmp_path / "warcs"
     folder.mkdir()
-    for name in ["b.warc.gz", "a.warc", "c.warc.gz.open"]:
+    for name in ["b.warc.gz", "a.warc", "c.warc.gz.open", "d.warc.gz.damaged", "e.warc.gz.repairing"]:
         (folder / name).write_bytes(b"")
     elsewhere = tmp_path / "0-other.warc.gz"
     elsewhere.write_bytes(b"")

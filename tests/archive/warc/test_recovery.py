@@ -1,4 +1,6 @@
-"""Recovery of WARC files a killed crawler left open: whole records kept, torn tail cut, live files untouched."""
+"""Recovery of WARC files a killed crawler left open: whole records kept, torn tail cut, damage skipped
+(the original kept beside the repaired copy), other layouts closed as they are, stray entries and live
+files left alone."""
 
 import fcntl
 import gzip
@@ -10,14 +12,25 @@ import time
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
 from archive.format import OUTLETS_FIELD
-from archive.warc import WarcWriter, iter_records
-from archive.warc.files import OPEN_SUFFIX, STAMP_FORMAT, file_host
+from archive.warc import WarcWriter, iter_records, recovery
+from archive.warc.files import DAMAGED_SUFFIX, OPEN_SUFFIX, STAMP_FORMAT, closed_warcs, file_host
 from archive.warc.records import exchange_records
-from archive.warc.recovery import process_alive, recover, recover_file, whole_records_end
+from archive.warc.recovery import (
+    UNCOMPRESSED,
+    WHOLE_GZIP,
+    Recovered,
+    Stretch,
+    Survey,
+    process_alive,
+    recover,
+    recover_file,
+    survey,
+)
 from tests.archive.warc.test_writer import exchange, warcio_check
 
 SITE = "http://www.example.com/"
@@ -55,26 +68,32 @@ def member_ends(path: Path) -> list[int]:
     return [r.location.offset + r.location.length for r in iter_records(path)]
 
 
-def test_whole_records_end_stops_at_the_first_torn_member(complete_warc: Path) -> None:
+def test_survey_stops_at_the_torn_tail(complete_warc: Path) -> None:
     ends = member_ends(complete_warc)
     assert len(ends) == 11
     with complete_warc.open("rb") as f:
-        assert whole_records_end(f) == (ends[-1], 11)
+        assert survey(f) == Survey(((Stretch(0, ends[-1])),), 11, (), ends[-1])
     data = complete_warc.read_bytes()
-    assert whole_records_end(BytesIO(data[: ends[3] - 1])) == (ends[2], 3)
-    for cut in (ends[3], ends[3] + 1, ends[3] + 200):
-        assert whole_records_end(BytesIO(data[:cut])) == (ends[3], 4)
+    assert survey(BytesIO(data[: ends[3] - 1])) == Survey((Stretch(0, ends[2]),), 3, (), ends[2])
+    assert survey(BytesIO(data[: ends[3]])) == Survey((Stretch(0, ends[3]),), 4, (), ends[3])
+    for cut in (ends[3] + 1, ends[3] + 2, ends[3] + 200):  # a tear inside the gzip header too
+        assert survey(BytesIO(data[:cut])) == Survey((Stretch(0, ends[3]),), 4, (), ends[3])
 
 
-def test_a_member_whose_record_is_short_is_not_whole(complete_warc: Path, tmp_path: Path) -> None:
+def test_a_member_whose_record_is_short_is_damage_and_the_records_after_it_are_kept(complete_warc: Path) -> None:
     ends = member_ends(complete_warc)
     data = complete_warc.read_bytes()
     record = gzip.decompress(data[ends[0] : ends[1]])
     lying = gzip.compress(record[:-10] + b"\r\n\r\n")  # a complete gzip member, but the block is cut
-    path = tmp_path / "x.warc.gz.open"
-    path.write_bytes(data[: ends[0]] + lying + data[ends[1] :])
-    with path.open("rb") as f:
-        assert whole_records_end(f) == (ends[0], 1)
+    found = survey(BytesIO(data[: ends[0]] + lying + data[ends[1] :]))
+    after = ends[0] + len(lying)
+    shift = after - ends[1]
+    assert found == Survey(
+        (Stretch(0, ends[0]), Stretch(after, ends[-1] + shift - after)),
+        10,
+        (Stretch(ends[0], len(lying)),),
+        ends[-1] + shift,
+    )
 
 
 @pytest.mark.parametrize("cut_in", ["warcinfo", "request", "response", "between"])
@@ -149,3 +168,159 @@ def test_a_file_named_for_a_killed_but_unreaped_process_is_recovered(complete_wa
         assert result is not None and result.records > 0
     finally:
         writer.wait()
+
+
+def abandoned(folder: Path, data: bytes, name: str = "newsarchive-20240501100000000-00001-1~elsewhere.warc.gz") -> Path:
+    """``data`` as an abandoned ``.open`` file (named for a process on another machine)."""
+    path = folder / (name + OPEN_SUFFIX)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("member", [1, 5, 10], ids=["first-request", "a-response", "the-last-member"])
+def test_a_flipped_bit_skips_only_its_member_and_keeps_the_original(
+    complete_warc: Path, tmp_path: Path, member: int
+) -> None:
+    ends = [0, *member_ends(complete_warc)]
+    whole = complete_warc.read_bytes()
+    damaged = bytearray(whole)
+    damaged[(ends[member] + ends[member + 1]) // 2] ^= 0x10
+    path = abandoned(tmp_path, bytes(damaged))
+    result = recover_file(path)
+    assert result is not None and result.closed and not path.exists()
+    assert result.records == 10
+    assert result.skipped == (Stretch(ends[member], ends[member + 1] - ends[member]),)
+    assert result.path.read_bytes() == whole[: ends[member]] + whole[ends[member + 1] :]
+    assert result.original == result.path.with_name(result.path.name + DAMAGED_SUFFIX)
+    assert result.original.read_bytes() == bytes(damaged)
+    assert closed_warcs(tmp_path) == [result.path]  # the original is never listed as a WARC
+    warcio_check(result.path)
+
+
+def test_many_records_after_a_flipped_bit_are_all_kept(tmp_path: Path) -> None:
+    # the finding: one flipped bit in an .open file cut the 75 whole records after it
+    writer = WarcWriter(tmp_path / "w", info={"software": "test"})
+    for i in range(40):
+        writer.write(exchange_records(exchange(url=f"{SITE}{i}", response_record_id=f"<urn:uuid:{i}>"), writer.builder))
+    writer.close()
+    source = writer.closed_files[0]
+    ends = member_ends(source)
+    damaged = bytearray(source.read_bytes())
+    damaged[(ends[3] + ends[4]) // 2] ^= 0x01  # in the second response
+    result = recover_file(abandoned(tmp_path, bytes(damaged)))
+    assert result is not None and result.records == 80 == len(ends) - 1
+    responses = [r.record_id for r in iter_records(result.path) if r.rec_type == "response"]
+    assert responses == [f"<urn:uuid:{i}>" for i in range(40) if i != 1]
+
+
+def test_damage_and_a_torn_tail_together(complete_warc: Path, tmp_path: Path) -> None:
+    ends = member_ends(complete_warc)
+    whole = complete_warc.read_bytes()
+    damaged = bytearray(whole[: ends[9] - 40])  # torn inside the last-but-one member
+    damaged[ends[2] + 50] ^= 0x04
+    result = recover_file(abandoned(tmp_path, bytes(damaged)))
+    assert result is not None
+    assert (result.records, result.cut, result.skipped) == (
+        8,
+        ends[9] - 40 - ends[8],
+        (Stretch(ends[2], ends[3] - ends[2]),),
+    )
+    assert result.path.read_bytes() == whole[: ends[2]] + whole[ends[3] : ends[8]]
+    assert result.original is not None and result.original.read_bytes() == bytes(damaged)
+
+
+def test_a_file_without_one_whole_record_is_kept_as_damaged_not_deleted(tmp_path: Path) -> None:
+    path = abandoned(tmp_path, b"this is not a WARC file at all\n" * 10)
+    result = recover_file(path)
+    assert result is not None and not result.closed and result.records == 0
+    assert result.path == result.original and result.original.name.endswith(".warc.gz" + DAMAGED_SUFFIX)
+    assert result.original.read_bytes() == b"this is not a WARC file at all\n" * 10
+    assert result.skipped == (Stretch(0, 310),)
+    assert closed_warcs(tmp_path) == []
+
+
+def uncompressed_warc(complete_warc: Path) -> bytes:
+    return b"".join(gzip.decompress(complete_warc.read_bytes()[a:b]) for a, b in member_spans(complete_warc))
+
+
+def member_spans(path: Path) -> list[tuple[int, int]]:
+    return [(r.location.offset, r.location.offset + r.location.length) for r in iter_records(path)]
+
+
+@pytest.mark.parametrize("layout", [UNCOMPRESSED, WHOLE_GZIP])
+def test_a_valid_warc_in_another_layout_is_closed_as_it_is(complete_warc: Path, tmp_path: Path, layout: str) -> None:
+    data = uncompressed_warc(complete_warc)
+    if layout == WHOLE_GZIP:
+        data = gzip.compress(data)
+    path = abandoned(tmp_path, data)
+    result = recover_file(path)
+    assert result is not None and result.closed and not result.skipped and result.cut == 0
+    assert (result.layout, result.records, result.size) == (layout, 11, len(data))
+    assert result.path.read_bytes() == data
+    if layout == UNCOMPRESSED:  # warcio reads one gzip member around many records only once recompressed
+        assert [r.record_id for r in iter_records(result.path)] == [r.record_id for r in iter_records(complete_warc)]
+
+
+def test_an_empty_open_file_is_removed(tmp_path: Path) -> None:
+    path = abandoned(tmp_path, b"")
+    assert recover_file(path) == Recovered(path, 0, 0)
+    assert not path.exists()
+
+
+def test_stray_entries_and_crafted_names_are_reported_and_the_other_files_recovered(
+    complete_warc: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "warcs"
+    folder.mkdir()
+    torn = complete_warc.read_bytes()[:5000]
+    host = file_host()
+    (folder / "a-directory.warc.gz.open").mkdir()
+    outside = tmp_path / "outside.warc.gz.open"
+    outside.write_bytes(torn)
+    (folder / "b-symlink.warc.gz.open").symlink_to(outside)
+    os.mkfifo(folder / "c-fifo.warc.gz.open")
+    crafted = [
+        f"newsarchive-99999999999999999-00001-1~{host}.warc.gz",  # seventeen digits that are no time
+        f"newsarchive-20240501100000000-00001-0~{host}.warc.gz",  # pid 0: a process group
+        f"newsarchive-20240501100000000-00001-{10**30}~{host}.warc.gz",  # beyond any pid
+        "x\n-20240501100000000-00001-1~h\u00e9.warc.gz",
+    ]
+    for name in crafted:
+        abandoned(folder, torn, name)
+    results = {r.path.name: r for r in recover(folder)}
+    for stray in ("a-directory", "b-symlink", "c-fifo"):
+        assert results[f"{stray}.warc.gz.open"].problems and not results[f"{stray}.warc.gz.open"].closed
+    assert (folder / "a-directory.warc.gz.open").is_dir() and outside.read_bytes() == torn
+    assert (folder / "c-fifo.warc.gz.open").exists()
+    for name in crafted:
+        assert results[name].closed and results[name].records > 0
+    assert sorted(closed_warcs(folder)) == sorted(folder / name for name in crafted)
+
+
+def test_one_failing_file_does_not_stop_the_others(
+    complete_warc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torn = complete_warc.read_bytes()[:5000]
+    first, second = abandoned(tmp_path, torn, "a.warc.gz"), abandoned(tmp_path, torn, "b.warc.gz")
+    original_survey, calls = recovery.survey, []
+
+    def failing_survey(f: BinaryIO) -> Survey:  # the first file (in name order) cannot be read
+        calls.append(f)
+        if len(calls) == 1:
+            raise OSError(5, "Input/output error")
+        return original_survey(f)
+
+    monkeypatch.setattr(recovery, "survey", failing_survey)
+    bad, good = recover(tmp_path)
+    assert bad.path == first and first.read_bytes() == torn and "Input/output error" in bad.problems[0]
+    assert good.closed and good.path == tmp_path / "b.warc.gz" and not second.exists()
+
+
+def test_a_closed_file_of_the_same_name_is_never_replaced(complete_warc: Path, tmp_path: Path) -> None:
+    torn = complete_warc.read_bytes()[:5000]
+    path = abandoned(tmp_path, torn)
+    path.with_name(path.name.removesuffix(OPEN_SUFFIX)).write_bytes(b"someone else's")
+    result = recover_file(path)
+    assert result is not None and not result.closed and "exists already" in result.problems[0]
+    assert path.read_bytes() == torn
+    assert path.with_name(path.name.removesuffix(OPEN_SUFFIX)).read_bytes() == b"someone else's"

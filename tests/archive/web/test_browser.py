@@ -53,9 +53,9 @@ def server(two_crawls: ArchivePaths) -> Iterator[str]:
     process = subprocess.Popen([*command, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
-        found = re.search(r"on (http://127\.0\.0\.1:\d+)/", line)
-        assert found, line + process.stdout.read()
+        lines = [process.stdout.readline(), process.stdout.readline()]  # pywb's address, then the app's
+        found = re.search(r"serving .* on (http://127\.0\.0\.1:\d+)/", lines[1])
+        assert found, "".join(lines) + process.stdout.read()
         yield found.group(1)
     finally:
         process.terminate()
@@ -125,6 +125,20 @@ def test_a_researcher_finds_reads_compares_and_cites(server: str, browser) -> No
     wait.until(lambda d: SEED.title in d.find_element(By.TAG_NAME, "body").text)
     browser.switch_to.default_content()
     browser.save_screenshot(str(shots / "3-capture.png"))
+
+    # "open the replay on its own": the app's full-window page, the archived page still in a sandboxed frame
+    replay = frame.get_attribute("src")
+    browser.find_element(By.LINK_TEXT, "open the replay on its own").click()
+    frame = wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "iframe.replay.alone")))
+    assert urlsplit(browser.current_url).path == "/replay" and frame.get_attribute("sandbox") == ""
+    browser.switch_to.frame(frame)
+    wait.until(lambda d: SEED.title in d.find_element(By.TAG_NAME, "body").text)
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(shots / "3b-replay-alone.png"))
+    # and pywb's own page, opened at the top level of a tab, is sandboxed by pywb's policy: an opaque origin
+    browser.get(replay)
+    wait.until(lambda d: SEED.title in d.find_element(By.TAG_NAME, "body").text)
+    assert browser.execute_script("return window.origin") == "null"
 
     browser.get(server + "/?" + "kind=prefix&q=" + EDITED_URL)
     browser.find_element(By.LINK_TEXT, EDITED_URL).click()

@@ -16,8 +16,11 @@ from urllib.error import URLError
 
 import pytest
 
+from archive.config import ArchivePaths
 from archive.index import IndexStore
 from archive.wacz import write_wacz
+from archive.web.pywb import COLLECTION, PywbServer
+from tests.archive.zipcheck import check_zip
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
 from tests.tools import tool
@@ -42,6 +45,7 @@ def wayback(fixture_crawl: CrawlRun, tmp_path_factory: pytest.TempPathFactory) -
     they are) and ``packaged`` (a WACZ of the crawl, added with wb-manager)."""
     root = tmp_path_factory.mktemp("pywb")
     wacz = write_wacz(root / "crawl.wacz", fixture_crawl.warc_dir, IndexStore(fixture_crawl.data_dir / "indexes"))
+    check_zip(wacz.path)  # local headers and central directory agree
     for command in (["init", "packaged"], ["add", "--unpack-wacz", "packaged", str(wacz.path)]):
         done = subprocess.run([str(tool("wb-manager")), *command], cwd=root, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -91,3 +95,21 @@ def test_pywb_replays_an_article_from_the_wacz(wayback: str, fixture_crawl: Craw
     (capture,) = [e for e in IndexStore(fixture_crawl.data_dir / "indexes").lookup(seed.url) if e.status == 200]
     status, _, page = fetch(f"{wayback}/packaged/{capture.timestamp}/{seed.url}")
     assert status == 200 and seed.title in page
+
+
+def test_pywb_as_serve_runs_it_sandboxes_every_replayed_page(fixture_crawl: CrawlRun) -> None:
+    """Opened at the top level of a tab, a replayed page gets an opaque origin and runs no script.
+
+    The finding: "open the replay on its own" ran archived scripts at pywb's origin, whose policy allowed
+    inline scripts and eval.
+    """
+    seed = SEEDS[0]
+    (capture,) = [e for e in IndexStore(fixture_crawl.data_dir / "indexes").lookup(seed.url) if e.status == 200]
+    paths = ArchivePaths.resolve(data_dir=fixture_crawl.data_dir)
+    with PywbServer(paths, tool("wayback")) as pywb:
+        status, headers, page = fetch(f"{pywb.url}/{COLLECTION}/{capture.timestamp}/{seed.url}")
+    assert status == 200 and seed.title in page
+    policy = [directive.strip() for directive in headers["Content-Security-Policy"].split(";")]
+    assert policy[0] == "sandbox" and "script-src 'none'" in policy
+    assert "unsafe-eval" not in headers["Content-Security-Policy"]
+    assert "allow-scripts" not in headers["Content-Security-Policy"]

@@ -183,3 +183,44 @@ def test_the_spider_knows_nothing_of_distributed_crawls() -> None:
         [sys.executable, "-c", f"NAMES = {names!r}; {code}"], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def html(url: str, body: bytes) -> HtmlResponse:
+    return HtmlResponse(url, body=body, encoding="utf-8", request=Request(url))
+
+
+def test_unparseable_urls_are_skipped_and_counted_and_the_rest_of_the_page_goes_on(spider: NewsSpider) -> None:
+    """Issue 13, 1: a link, listed URL or requisite that cannot be parsed must not stop its page."""
+    spider.crawler.stats.open_spider()
+    good = "http://www.commondreams.org/news/2019/02/28/a-good-story"
+    bad = [
+        "http://www.commondreams.org:99999/news/2019/02/28/port",
+        "http://www.commondreams.org/news/2019/02/28/a&#1;control",  # the link extractor escapes it: %01
+        "http://www.commondreams.org/news/2019/02/28/" + "x" * 10_000,
+    ]
+    links = "".join(f'<a href="{url}">x</a>' for url in [*bad, good])
+    section = html("http://www.commondreams.org/news", links.encode())
+    assert [r.url for r in spider.parse_section(section, CD)] == [f"{good[:-12]}a%01control", good]
+
+    entries = "".join(f"<url><loc>{url}</loc></url>" for url in ["http://[::1/a", bad[0], good])
+    entries = f"<urlset>{entries}</urlset>"
+    children = "<sitemapindex><sitemap><loc>http://www.commondreams.org:0x50/s.xml</loc></sitemap></sitemapindex>"
+    sitemap = XmlResponse("http://www.commondreams.org/sitemap.xml", body=entries.encode(), request=Request(good))
+    requests, listings = split(list(spider.parse_sitemap(sitemap, CD)))
+    assert [r.url for r in requests] == [good]
+    assert [url for url, _ in listings[0].entries] == ["http://[::1/a", bad[0], good]  # archived as listed
+    index = XmlResponse("http://www.commondreams.org/sitemap.xml", body=children.encode(), request=Request(good))
+    assert list(spider.parse_sitemap(index, CD)) == []
+
+    page = html(
+        good,
+        b'<img src="http://www.commondreams.org:99999/a.png"><img src="//[www.commondreams.org/b.png">'
+        b'<img src="/c.png">',
+    )
+    *requisites, item = spider.parse_article(page, CD)
+    assert [r.url for r in requisites] == ["http://www.commondreams.org/c.png"] and isinstance(item, ArticlePage)
+
+    stats = spider.crawler.stats.get_stats()
+    assert stats["urls/unparseable/link"] == 1  # the 10 KB one (the extractor itself drops port 99999)
+    assert (stats["urls/unparseable/sitemap"], stats["urls/unparseable/requisite"]) == (3, 2)
+    assert stats["urls/unparseable"] == 6
