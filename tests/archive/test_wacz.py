@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import wacz as wacz_module
+from archive import zipwriter
 from archive.extract import Extraction
 from archive.format import article_payload, metadata_target
 from archive.index import IndexStore, parse_line
@@ -132,7 +132,7 @@ def test_every_local_header_says_what_the_central_directory_says(tmp_path: Path)
 def test_members_past_the_32_bit_limit_carry_zip64_fields_in_both_headers(tmp_path: Path, monkeypatch) -> None:
     """What an archive past 4 GB gets, with the limit lowered so that a small one shows it."""
     make_archive(tmp_path, 30, max_size=20_000)
-    monkeypatch.setattr(wacz_module, "ZIP64_LIMIT", 3000)
+    monkeypatch.setattr(zipwriter, "ZIP64_LIMIT", 3000)
     summary = write_wacz(tmp_path / "big.wacz", tmp_path / "warcs", IndexStore(tmp_path / "indexes"))
     members = check_zip(summary.path, 3000)
     assert [m for m in members if m.zip64_sizes] == [m for m in members if max(m.size, m.compressed) >= 3000]
