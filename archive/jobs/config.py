@@ -33,6 +33,10 @@ with: what ``jobs check`` accepts, ``jobs run`` and ``jobs serve`` can run.
 
 A job is turned into plain data (:meth:`JobSpec.to_state`) for APScheduler's
 job store, so a stored job never depends on this module's classes.
+
+The module is longer than most because it is the whole contract of a jobs
+file: every field's check sits here, so what ``jobs check`` accepts is read
+in one place.
 """
 
 from __future__ import annotations
