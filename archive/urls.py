@@ -40,7 +40,8 @@ HOST_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})
 #: How much of a refused URL a message quotes.
 SHOWN_LENGTH = 200
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: C0 and C1 control characters (NEL, U+0085, is one that ``str.strip`` also takes for a space).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: What a browser drops from an ``href`` before resolving it (WHATWG URL: leading and trailing
 #: C0 controls and spaces; tabs and newlines anywhere, as in attributes wrapped over lines).
 _EDGE = "".join(map(chr, range(0x21)))
@@ -104,6 +105,8 @@ def split_url(url: str) -> WebUrl:
     host = parts.hostname or ""
     if scheme in HOST_SCHEMES and not host:
         raise UnparseableUrl(url, "no host")
+    if any(character.isspace() for character in host):
+        raise UnparseableUrl(url, "a space in the host")
     if len(host) > MAX_HOST_LENGTH:
         raise UnparseableUrl(url, f"host longer than {MAX_HOST_LENGTH} characters")
     return WebUrl(url, scheme, host, port, parts.path, parts.query, parts.fragment)

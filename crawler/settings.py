@@ -106,6 +106,8 @@ newsarchive_defaults: dict[str, Any] = {
     "EXTRACTION_WORKERS": os.cpu_count() or 1,
     # Longer pages (in characters) are archived but not extracted: their trees would take gigabytes (0: no limit).
     "EXTRACTION_MAX_SIZE": 5_000_000,
+    # Seconds a page's extraction may take, then its worker process is killed (0, or EXTRACTION_WORKERS 0: no limit).
+    "EXTRACTION_TIMEOUT": 30.0,
     # -- Retry-After (crawler/middlewares/retryafter.py) --
     # False switches the middleware off.
     "RETRY_AFTER_ENABLED": True,

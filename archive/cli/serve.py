@@ -5,7 +5,8 @@ it however it ends. Ctrl-C (SIGINT), SIGTERM (a service manager, ``kill``)
 and SIGHUP (the terminal closed) end the app cleanly, stopping pywb; an error
 of the app's own (a port already taken, a crash) stops it on the way out;
 and should ``serve`` be killed outright, pywb is told by the kernel (see
-:class:`~archive.web.pywb.PywbServer`).
+:class:`~archive.web.pywb.PywbServer`). Browsers reach pywb only through the
+sandboxing proxy in front of it, a thread of ``serve``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--port", type=int, default=DEFAULT_PORT, help=f"the app's port (default {DEFAULT_PORT}; 0: any)"
     )
     parser.add_argument(
-        "--pywb-port", type=int, default=0, help="pywb's port, on the same host (default: any free one)"
+        "--pywb-port",
+        type=int,
+        default=0,
+        help="the replay's port, on the same host (default: any free one; pywb itself listens on loopback behind it)",
     )
     parser.add_argument(
         "--pywb", metavar="WAYBACK", help="pywb's `wayback` program (default: .venv-pywb, see `make pywb`)"

@@ -1,8 +1,9 @@
 """The researchers' web app: search, a URL's captures, one capture with its citation, versions and diffs, stories.
 
 Archived pages are hostile input. They are only ever shown inside an iframe
-whose ``sandbox`` forbids scripts and same-origin access, loaded from pywb on
-another port (another origin), on a capture's page or full-window on its own
+whose ``sandbox`` forbids scripts and same-origin access, loaded from the
+replay's own port (another origin: pywb behind :mod:`archive.web.proxy`, which
+sandboxes every answer), on a capture's page or full-window on its own
 (``/replay``); every app response carries a Content-Security-Policy that
 allows nothing but the app itself and frames from pywb. Files are only ever
 read through :func:`archive.replay.archive_file`, which refuses names outside

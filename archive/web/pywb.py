@@ -5,16 +5,18 @@ built by ``make pywb``), never imported. It serves one collection, ``archive``,
 straight from ``<data>/indexes`` and ``<data>/warcs``, in non-framed mode: the
 app frames it itself, in a sandboxed iframe. pywb rewrites every link, image
 and stylesheet of a replayed page to point back into the archive, and the
-Content-Security-Policy it is configured to send confines the page to pywb's
+Content-Security-Policy every answer carries confines the page to the replay's
 own origin, so an archived page never reaches the live web. The policy also
-*sandboxes* every replayed page and forbids scripts: opened at the top level
-of a tab (a pasted address, "open frame in new tab"), a page runs nothing and
-gets an opaque origin, exactly as in the app's sandboxed frame; the app's own
-"open the replay on its own" page frames it the same way. (pywb sends the
-policy in its replay mode, the one the app links to; its other modifiers,
-such as ``id_``, serve the bytes as archived and are never linked from the
-app, and a replayed page cannot link to them, since pywb rewrites its links
-into replay mode.)
+*sandboxes* every page and forbids scripts: opened at the top level of a tab
+(a pasted address, "open frame in new tab"), a page runs nothing and gets an
+opaque origin, exactly as in the app's sandboxed frame; the app's own "open
+the replay on its own" page frames it the same way.
+
+pywb itself sends a policy only in its rewritten replay mode, not in its raw
+modes (``id_``, ``mp_``, ...) nor on its other endpoints. So pywb listens on
+an internal loopback port, and the public replay address is a
+:class:`~archive.web.proxy.SandboxProxy` in front of it, a thread of this
+process that puts the policy on every answer, whatever the address.
 """
 
 from __future__ import annotations
@@ -36,13 +38,15 @@ from urllib.error import URLError
 
 from archive.config import ArchivePaths
 from archive.errors import NewsArchiveError
+from archive.web.proxy import SandboxProxy
 
 __all__ = ["COLLECTION", "PYWB_ENV", "PywbError", "PywbServer", "find_wayback"]
 
 COLLECTION = "archive"
 PYWB_ENV = "NEWSARCHIVE_PYWB"
-#: How a replayed page is confined: sandboxed (no scripts, an opaque origin, even at the top level), no scripts
-#: at all, and nothing loaded but from pywb's own origin (inline styles and data: URLs for archived pages' own).
+#: How every answer of the replay is confined: sandboxed (no scripts, an opaque origin, even at the top level), no
+#: scripts at all, and nothing loaded but from the replay's own origin (inline styles and data: URLs for archived
+#: pages' own).
 REPLAY_CSP = (
     "sandbox; default-src 'self' data: blob:; style-src 'self' 'unsafe-inline' data:; script-src 'none'; "
     "object-src 'none'; form-action 'self'; frame-ancestors *"
@@ -50,6 +54,8 @@ REPLAY_CSP = (
 _REPO_VENV = Path(__file__).resolve().parents[2] / ".venv-pywb" / "bin" / "wayback"
 #: prctl(2) option: the signal a process receives when its parent dies.
 _PR_SET_PDEATHSIG = 1
+#: Where pywb itself listens: only the proxy in this process talks to it.
+_INTERNAL_HOST = "127.0.0.1"
 
 
 class PywbError(NewsArchiveError, RuntimeError):
@@ -93,23 +99,30 @@ def _dies_with(parent: int) -> Callable[[], None] | None:
 
 
 class PywbServer:
-    """A ``wayback`` child process on a loopback port; a context manager that stops it on exit.
+    """A ``wayback`` child process on an internal loopback port, behind a :class:`SandboxProxy` listening on
+    ``host``:``port`` (any free port if 0); a context manager that stops both on exit.
 
     pywb never outlives this object's process: :meth:`stop` ends it (``serve`` calls it however it ends), a
     start that fails or is interrupted ends it, and on Linux the kernel sends it SIGTERM if its parent dies.
+    The proxy is a thread of this process, so it ends with it.
     """
 
     def __init__(self, paths: ArchivePaths, wayback: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.paths = paths
         self.wayback = wayback
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port
         self._root: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._proxy: SandboxProxy | None = None
+        self._internal_port = 0
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """The public replay address (the proxy's), once started."""
+        if self._proxy is None:
+            raise PywbError("pywb is not running")
+        return self._proxy.url
 
     @property
     def pid(self) -> int | None:
@@ -117,11 +130,26 @@ class PywbServer:
         return self._process.pid if self._process else None
 
     def start(self, timeout: float = 60.0) -> PywbServer:
+        self._internal_port = free_port(_INTERNAL_HOST)
+        try:  # the public port first: a port taken fails before pywb starts
+            self._proxy = SandboxProxy((self.host, self.port), (_INTERNAL_HOST, self._internal_port), REPLAY_CSP)
+        except OSError as e:
+            raise PywbError(f"cannot listen on {self.host}:{self.port}: {e.strerror or e}") from e
+        try:
+            self._start_wayback(timeout)
+            # only now a thread: the fork above must come before any (and the kernel ties PDEATHSIG to the
+            # thread that forked, the main one)
+            self._proxy.start()
+        except BaseException:  # an error, Ctrl-C or a stop signal while starting: pywb must not stay behind
+            self.stop()
+            raise
+        return self
+
+    def _start_wayback(self, timeout: float) -> None:
         self._root = tempfile.TemporaryDirectory(prefix="newsarchive-pywb-")
         root = Path(self._root.name)
-        (root / "config.yaml").write_text(
+        (root / "config.yaml").write_text(  # (no csp-header: the proxy replaces whatever pywb sends)
             "framed_replay: false\n"
-            f'csp-header: "{REPLAY_CSP}"\n'
             "collections:\n"
             f"  {COLLECTION}:\n"
             f"    index_paths: {self.paths.index_dir}/\n"
@@ -130,36 +158,35 @@ class PywbServer:
         )
         log = (root / "wayback.log").open("wb")
         self._process = subprocess.Popen(
-            [str(self.wayback), "--bind", self.host, "--port", str(self.port)],
+            [str(self.wayback), "--bind", _INTERNAL_HOST, "--port", str(self._internal_port)],
             cwd=root,
             stdout=log,
             stderr=log,
             preexec_fn=_dies_with(os.getpid()),  # (serve starts pywb before any thread of its own)
         )
         log.close()
-        try:
-            self._wait_until_up(root, timeout)
-        except BaseException:  # an error, Ctrl-C or a stop signal while waiting: pywb must not stay behind
-            self.stop()
-            raise
-        return self
+        self._wait_until_up(root, timeout)
 
     def _wait_until_up(self, root: Path, timeout: float) -> None:
         assert self._process is not None
+        internal = f"http://{_INTERNAL_HOST}:{self._internal_port}"
         deadline = time.monotonic() + timeout
         while True:
             if self._process.poll() is not None:
                 output = (root / "wayback.log").read_text(errors="replace")[-2000:]
                 raise PywbError(f"pywb exited at start:\n{output}")
             try:
-                with urllib.request.urlopen(f"{self.url}/{COLLECTION}/cdx?url=x&limit=1", timeout=5):  # noqa: S310
+                with urllib.request.urlopen(f"{internal}/{COLLECTION}/cdx?url=x&limit=1", timeout=5):  # noqa: S310
                     return
             except (URLError, ConnectionError):
                 if time.monotonic() > deadline:
-                    raise PywbError(f"pywb did not answer on {self.url} within {timeout:.0f}s") from None
+                    raise PywbError(f"pywb did not answer on {internal} within {timeout:.0f}s") from None
                 time.sleep(0.2)
 
     def stop(self) -> None:
+        if self._proxy is not None:
+            self._proxy.stop()
+            self._proxy = None
         if self._process is not None:
             self._process.terminate()
             try:

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from archive.config import ArchivePaths
+from archive.index import IndexStore
+from archive.web.pywb import COLLECTION
 from tests.archive.web.conftest import EDITED_TITLE, EDITED_URL, STORY, output_dir
 from tests.fixtureweb.data import load_seeds
 from tests.tools import tool
@@ -46,22 +48,29 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def server(two_crawls: ArchivePaths) -> Iterator[str]:
-    """``newsarchive serve`` on a free port, as a user starts it; yields the app's base URL."""
+def serve(two_crawls: ArchivePaths) -> Iterator[tuple[str, str]]:
+    """``newsarchive serve`` on a free port, as a user starts it; yields the app's and the replay's base URLs."""
     tool("wayback")  # skips (fails in CI) without .venv-pywb
     command = [str(Path(sys.executable).with_name("newsarchive")), "--data", str(two_crawls.data_dir), "serve"]
     process = subprocess.Popen([*command, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline(), process.stdout.readline()]  # pywb's address, then the app's
-        found = re.search(r"serving .* on (http://127\.0\.0\.1:\d+)/", lines[1])
-        assert found, "".join(lines) + process.stdout.read()
-        yield found.group(1)
+        replay = re.search(r"pywb replays from (http://127\.0\.0\.1:\d+)/", lines[0])
+        app = re.search(r"serving .* on (http://127\.0\.0\.1:\d+)/", lines[1])
+        assert replay and app, "".join(lines) + process.stdout.read()
+        yield app.group(1), replay.group(1)
     finally:
         process.terminate()
         process.wait(timeout=30)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server(serve: tuple[str, str]) -> str:
+    """The app's base URL."""
+    return serve[0]
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +166,24 @@ def test_a_researcher_finds_reads_compares_and_cites(server: str, browser) -> No
     # chrome:// pages (the blank tab's) are the browser's own, not network requests
     network = [u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
     assert [u for u in network if urlsplit(u).hostname != "127.0.0.1"] == []
+
+
+@pytest.mark.parametrize("modifier", ["id_", "mp_", "if_"])
+def test_pywb_raw_pages_opened_at_the_top_level_are_sandboxed(
+    serve: tuple[str, str], two_crawls: ArchivePaths, browser, modifier: str
+) -> None:
+    """Someone types a pywb address by hand: its raw modes serve an archived page as archived (``id_``) or with
+    pywb's own inline script at its top (``mp_``, ``if_``), at the top level of the replay's origin.
+
+    The finding: pywb sends its policy only in its rewritten replay mode, so such a page ran scripts at pywb's
+    origin. Now the proxy in front of pywb sandboxes every answer: an opaque origin, and no script runs.
+    """
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    (capture, *_) = [e for e in IndexStore(two_crawls.index_dir).lookup(SEED.url) if e.status == 200]
+    browser.get(f"{serve[1]}/{COLLECTION}/{capture.timestamp}{modifier}/{SEED.url}")
+    WebDriverWait(browser, 30).until(lambda d: SEED.title in d.page_source)
+    assert browser.execute_script("return window.origin") == "null"
+    if modifier != "id_":  # pywb's inserted inline script, which sets wbinfo, is there and did not run
+        assert "wbinfo = {};" in browser.page_source
+        assert browser.execute_script("return typeof window.wbinfo") == "undefined"

@@ -12,14 +12,14 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 import pytest
 
 from archive.config import ArchivePaths
 from archive.index import IndexStore
 from archive.wacz import write_wacz
-from archive.web.pywb import COLLECTION, PywbServer
+from archive.web.pywb import COLLECTION, REPLAY_CSP, PywbServer
 from tests.archive.zipcheck import check_zip
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
@@ -97,7 +97,25 @@ def test_pywb_replays_an_article_from_the_wacz(wayback: str, fixture_crawl: Craw
     assert status == 200 and seed.title in page
 
 
-def test_pywb_as_serve_runs_it_sandboxes_every_replayed_page(fixture_crawl: CrawlRun) -> None:
+@pytest.fixture(scope="module")
+def served(fixture_crawl: CrawlRun) -> Iterator[PywbServer]:
+    """pywb as ``serve`` runs it: behind its sandboxing proxy."""
+    with PywbServer(ArchivePaths.resolve(data_dir=fixture_crawl.data_dir), tool("wayback")) as pywb:
+        yield pywb
+
+
+def fetch_policies(url: str) -> tuple[int, list[str], str]:
+    """The status, every Content-Security-Policy header and the body of an answer, an error status included."""
+    try:
+        answer = urllib.request.urlopen(url, timeout=30)  # noqa: S310 - loopback only
+    except HTTPError as e:
+        answer = e
+    with answer:
+        policies = answer.headers.get_all("Content-Security-Policy") or []
+        return answer.status, policies, answer.read().decode("utf-8", "replace")
+
+
+def test_pywb_as_serve_runs_it_sandboxes_every_replayed_page(served: PywbServer, fixture_crawl: CrawlRun) -> None:
     """Opened at the top level of a tab, a replayed page gets an opaque origin and runs no script.
 
     The finding: "open the replay on its own" ran archived scripts at pywb's origin, whose policy allowed
@@ -105,11 +123,37 @@ def test_pywb_as_serve_runs_it_sandboxes_every_replayed_page(fixture_crawl: Craw
     """
     seed = SEEDS[0]
     (capture,) = [e for e in IndexStore(fixture_crawl.data_dir / "indexes").lookup(seed.url) if e.status == 200]
-    paths = ArchivePaths.resolve(data_dir=fixture_crawl.data_dir)
-    with PywbServer(paths, tool("wayback")) as pywb:
-        status, headers, page = fetch(f"{pywb.url}/{COLLECTION}/{capture.timestamp}/{seed.url}")
+    status, headers, page = fetch(f"{served.url}/{COLLECTION}/{capture.timestamp}/{seed.url}")
     assert status == 200 and seed.title in page
     policy = [directive.strip() for directive in headers["Content-Security-Policy"].split(";")]
     assert policy[0] == "sandbox" and "script-src 'none'" in policy
     assert "unsafe-eval" not in headers["Content-Security-Policy"]
     assert "allow-scripts" not in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/{collection}/{timestamp}id_/{url}",
+        "/{collection}/{timestamp}mp_/{url}",
+        "/{collection}/{timestamp}if_/{url}",
+        "/{collection}/{timestamp}js_/{url}",
+        "/{collection}/{timestamp}oe_/{url}",
+        "/{collection}/*/{url}",
+        "/{collection}/cdx?url={url}",
+        "/{collection}/19990101000000id_/http://not-archived.example/",
+        "/",
+        "/static/wombat.js",
+        "/no-such-collection/{timestamp}id_/{url}",
+    ],
+)
+def test_every_pywb_address_is_sandboxed(served: PywbServer, fixture_crawl: CrawlRun, address: str) -> None:
+    """The finding: pywb sends its policy only in its rewritten replay mode, so its raw modes (``id_``: the
+    archived bytes as they are) ran an archived page's scripts at the top level of pywb's origin."""
+    seed = SEEDS[0]
+    (capture,) = [e for e in IndexStore(fixture_crawl.data_dir / "indexes").lookup(seed.url) if e.status == 200]
+    path = address.format(collection=COLLECTION, timestamp=capture.timestamp, url=seed.url)
+    status, policies, page = fetch_policies(served.url + path)
+    if "id_/" in address and "not-archived" not in address and "no-such" not in address:
+        assert status == 200 and seed.title in page  # the raw page itself, served
+    assert policies == [REPLAY_CSP], status
