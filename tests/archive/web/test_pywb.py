@@ -7,6 +7,7 @@ free loopback port for the duration of the module.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -19,7 +20,7 @@ import pytest
 from archive.config import ArchivePaths
 from archive.index import IndexStore
 from archive.wacz import write_wacz
-from archive.web.pywb import COLLECTION, REPLAY_CSP, PywbServer
+from archive.web.pywb import COLLECTION, REPLAY_CSP, PywbServer, _dies_with
 from tests.archive.zipcheck import check_zip
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
@@ -59,7 +60,11 @@ def wayback(fixture_crawl: CrawlRun, tmp_path_factory: pytest.TempPathFactory) -
     port = free_port()
     log = (root / "wayback.log").open("wb")
     server = subprocess.Popen(
-        [str(tool("wayback")), "--bind", "127.0.0.1", "--port", str(port)], cwd=root, stdout=log, stderr=log
+        [str(tool("wayback")), "--bind", "127.0.0.1", "--port", str(port)],
+        cwd=root,
+        stdout=log,
+        stderr=log,
+        preexec_fn=_dies_with(os.getpid()),  # a killed test run leaves no pywb behind
     )
     base = f"http://127.0.0.1:{port}"
     try:
