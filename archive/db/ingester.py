@@ -416,16 +416,7 @@ class Ingester:
     ) -> None:
         """Record that the capture showed the version (``record``: its ``article/1`` record, if any;
         ``seen``: the capture's observation so far). ``extend``: the capture may widen the version's span."""
-        pointer = (
-            {
-                "record_id": record.record_id,
-                "warc_filename": record.location.filename,
-                "warc_offset": record.location.offset,
-                "warc_length": record.location.length,
-            }
-            if record is not None
-            else {}
-        )
+        pointer = _pointer(record) if record is not None else {}
         if seen is None:
             self._run(insert(_observations), capture_id=capture_id, version_id=version_id, **pointer)
             self.counts.observations += 1
