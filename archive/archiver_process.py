@@ -25,14 +25,12 @@ records are re-emitted in the parent, under their own logger names.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import logging.handlers
 import multiprocessing
 import os
 import queue
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +38,7 @@ from typing import Any
 
 from archive.archiver import ArchiverError
 from archive.db.ingester import IngestCounts
+from archive.lifetime import parent_death_signal
 from archive.opening import ArchiveSettings, open_archive
 from archive.warc.records import HttpExchange
 from archive.warc.recovery import Recovered
@@ -47,7 +46,6 @@ from archive.warc.recovery import Recovered
 logger = logging.getLogger(__name__)
 
 _CLOSE = ("close",)
-_PR_SET_PDEATHSIG = 1
 #: How often a child without PR_SET_PDEATHSIG checks that its parent is alive, in seconds.
 _PARENT_CHECK = 1.0
 
@@ -187,9 +185,8 @@ def _serve(
     """The child: open the archive, then hand every submission to an Archiver until ``close``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    dies_with_parent = _die_with_parent()
-    if os.getppid() != parent:
-        return  # the parent died before the kernel was told to kill this process with it
+    arm = parent_death_signal(signal.SIGKILL, parent)
+    dies_with_parent = arm is not None and arm()  # (killed at once if the parent is already gone)
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(logs)]
     root.setLevel(settings.log_level)
@@ -233,14 +230,3 @@ def _serve(
     if archiver.ingester is not None:
         outcome.counts = archiver.ingester.counts
     replies.send(("closed", outcome))
-
-
-def _die_with_parent() -> bool:
-    """Have the kernel kill this process when its parent dies (Linux); whether that worked."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False

@@ -21,23 +21,21 @@ process that puts the policy on every answer, whatever the address.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from urllib.error import URLError
 
 from archive.config import ArchivePaths
 from archive.errors import NewsArchiveError
+from archive.lifetime import parent_death_signal
 from archive.web.proxy import SandboxProxy
 
 __all__ = ["COLLECTION", "PYWB_ENV", "PywbError", "PywbServer", "find_wayback"]
@@ -52,8 +50,6 @@ REPLAY_CSP = (
     "object-src 'none'; form-action 'self'; frame-ancestors *"
 )
 _REPO_VENV = Path(__file__).resolve().parents[2] / ".venv-pywb" / "bin" / "wayback"
-#: prctl(2) option: the signal a process receives when its parent dies.
-_PR_SET_PDEATHSIG = 1
 #: Where pywb itself listens: only the proxy in this process talks to it.
 _INTERNAL_HOST = "127.0.0.1"
 
@@ -77,25 +73,6 @@ def free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-def _dies_with(parent: int) -> Callable[[], None] | None:
-    """What the child runs before ``wayback`` (on Linux): ask the kernel for SIGTERM when ``parent`` dies.
-
-    This is what stops pywb when its parent cannot (killed with SIGKILL, or crashed in C); the parent's
-    own ``finally`` and signal handlers cover every other ending. (The kernel ties it to the thread that
-    started the child: start pywb from a thread that lives as long as it should, the main one.)
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, so that the forked child only calls it
-
-    def arm() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the request was made
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return arm
 
 
 class PywbServer:
@@ -162,7 +139,7 @@ class PywbServer:
             cwd=root,
             stdout=log,
             stderr=log,
-            preexec_fn=_dies_with(os.getpid()),  # (serve starts pywb before any thread of its own)
+            preexec_fn=parent_death_signal(signal.SIGTERM, os.getpid()),  # (before any thread of serve's own)
         )
         log.close()
         self._wait_until_up(root, timeout)

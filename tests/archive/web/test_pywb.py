@@ -8,6 +8,7 @@ free loopback port for the duration of the module.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -19,8 +20,9 @@ import pytest
 
 from archive.config import ArchivePaths
 from archive.index import IndexStore
+from archive.lifetime import parent_death_signal
 from archive.wacz import write_wacz
-from archive.web.pywb import COLLECTION, REPLAY_CSP, PywbServer, _dies_with
+from archive.web.pywb import COLLECTION, REPLAY_CSP, PywbServer
 from tests.archive.zipcheck import check_zip
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
@@ -64,7 +66,7 @@ def wayback(fixture_crawl: CrawlRun, tmp_path_factory: pytest.TempPathFactory) -
         cwd=root,
         stdout=log,
         stderr=log,
-        preexec_fn=_dies_with(os.getpid()),  # a killed test run leaves no pywb behind
+        preexec_fn=parent_death_signal(signal.SIGTERM, os.getpid()),  # a killed test run leaves no pywb behind
     )
     base = f"http://127.0.0.1:{port}"
     try:
