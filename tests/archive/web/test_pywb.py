@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,19 +21,13 @@ from archive.config import ArchivePaths
 from archive.index import IndexStore
 from archive.lifetime import parent_death_signal
 from archive.wacz import write_wacz
-from archive.web.pywb import COLLECTION, REPLAY_CSP, PywbServer
+from archive.web.pywb import COLLECTION, REPLAY_CSP, PywbServer, free_port
 from tests.archive.zipcheck import check_zip
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_seeds
 from tests.tools import tool
 
 SEEDS = load_seeds()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], str]:
@@ -59,7 +52,7 @@ def wayback(fixture_crawl: CrawlRun, tmp_path_factory: pytest.TempPathFactory) -
         f"    index_paths: {fixture_crawl.data_dir / 'indexes'}/\n"
         f"    archive_paths: {fixture_crawl.warc_dir}/\n"
     )
-    port = free_port()
+    port = free_port("127.0.0.1")
     log = (root / "wayback.log").open("wb")
     server = subprocess.Popen(
         [str(tool("wayback")), "--bind", "127.0.0.1", "--port", str(port)],
