@@ -49,6 +49,10 @@ _LONG_KEY = re.compile(
 )
 
 
+_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION_UNITS = (7 * 86400, 86400, 3600, 60, 1)
+
+
 class ConfigFileError(NewsArchiveError, ValueError):
     """A configuration file that cannot be used, with the file and field at fault."""
 
@@ -132,3 +136,36 @@ def _check_values(path: Path, error: type[ConfigFileError], data: dict[str, Any]
             if "\x00" in key:
                 raise error(path, field or "", "a key contains a NUL character")
             pending.append((name, depth + 1, item))
+
+
+def parse_duration(value: Any, maximum: int) -> int:
+    """Seconds in ``value``: an integer of seconds, or a string like ``90s``, ``15m``, ``1h30m``, ``2d``, ``1w``.
+
+    ``ValueError`` unless it is positive and at most ``maximum`` seconds.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '15m'")
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())) and any(match.groups()):
+        # more digits than any bound has are too long however they read (and int() refuses 4,300 digits)
+        numbers = [int(n) if len(n) <= 12 else maximum + 1 for n in match.groups() if n is not None]
+        units = [unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n is not None]
+        seconds = sum(n * unit for n, unit in zip(numbers, units, strict=True))
+    else:
+        raise ValueError(f"not a duration: {value!r} (seconds, or a string like '90s', '15m', '1h30m', '2d', '1w')")
+    if seconds <= 0:
+        raise ValueError(f"must be positive: {value!r}")
+    if seconds > maximum:
+        raise ValueError(f"too long: {value!r} (at most {format_duration(maximum)})")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """``5400`` as ``1h30m``: the form :func:`parse_duration` reads."""
+    parts = []
+    for unit, suffix in zip(_DURATION_UNITS, "wdhms", strict=True):
+        if seconds >= unit:
+            parts.append(f"{seconds // unit}{suffix}")
+            seconds %= unit
+    return "".join(parts) or "0s"

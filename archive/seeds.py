@@ -11,6 +11,10 @@ A seed list is a TOML file with one ``[[outlet]]`` table per outlet::
     sitemaps = ["https://www.commondreams.org/sitemap.xml"]  # sitemap, index or news sitemap
     article_patterns = ['^https://www\\.commondreams\\.org/news/\\d{4}/']  # re.search on URLs
     follow_patterns = []   # further section pages worth following from start pages
+    recheck = { max_age = "30d" }   # how known articles are checked again (archive/rechecks.py)
+
+A top-level ``[recheck]`` table sets the recheck policy of every outlet of the
+list; an outlet's own ``recheck`` table overrides it field by field.
 
 Everything is checked before a crawl starts, and a mistake is reported with
 the file and the field (``seeds/x.toml: outlet[2].feeds[0]: ...``), because a
@@ -41,6 +45,7 @@ from urllib.parse import urlsplit
 import regex
 
 from archive.configfile import ConfigFileError, read_toml
+from archive.rechecks import PolicyError, RecheckPolicy
 from archive.urls import UnparseableUrl, shown, split_url
 
 logger = logging.getLogger(__name__)
@@ -54,6 +59,7 @@ _KNOWN_FIELDS = {
     "allowed_domains",
     "article_patterns",
     "follow_patterns",
+    "recheck",
     *_LIST_FIELDS,
 }
 #: Longest outlet name; the database column (``outlets.name``) is declared this long, so a longer
@@ -100,6 +106,8 @@ class Outlet:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     follow_patterns: tuple[regex.Pattern[str], ...] = ()
+    #: How the outlet's known articles are checked again for edits.
+    recheck: RecheckPolicy = RecheckPolicy()
     #: How many matches of each pattern (by source) ran out of time: a pattern to fix.
     pattern_timeouts: Counter[str] = field(default_factory=Counter, compare=False, repr=False)
 
@@ -151,6 +159,7 @@ class Outlet:
             "name": self.name,
             "homepage": self.homepage,
             "allowed_domains": list(self.allowed_domains),
+            "recheck": self.recheck.describe(),
         }
 
 
@@ -192,13 +201,14 @@ def load_seeds(path: str | os.PathLike[str]) -> SeedList:
     """Read and validate a seed list; raise :class:`SeedError` naming file and field."""
     path = Path(path)
     data = read_toml(path, SeedError)
-    unknown = set(data) - {"outlet"}
+    unknown = set(data) - {"outlet", "recheck"}
     if unknown:
-        raise SeedError(path, sorted(unknown)[0], "unknown top-level key (expected [[outlet]] tables)")
+        raise SeedError(path, sorted(unknown)[0], "unknown top-level key (expected [[outlet]] tables and [recheck])")
     tables = data.get("outlet")
     if not isinstance(tables, list) or not tables:
         raise SeedError(path, "outlet", "no [[outlet]] tables")
-    outlets = tuple(_outlet(path, f"outlet[{i}]", t) for i, t in enumerate(tables))
+    policy = _policy(path, "recheck", data, RecheckPolicy())
+    outlets = tuple(_outlet(path, f"outlet[{i}]", t, policy) for i, t in enumerate(tables))
     first: dict[str, int] = {}
     for i, outlet in enumerate(outlets):
         if first.setdefault(outlet.name, i) != i:
@@ -208,7 +218,18 @@ def load_seeds(path: str | os.PathLike[str]) -> SeedList:
     return SeedList(path=path, outlets=outlets)
 
 
-def _outlet(path: Path, where: str, table: Any) -> Outlet:
+def _policy(path: Path, field: str, table: dict[str, Any], base: RecheckPolicy) -> RecheckPolicy:
+    key = field.rsplit(".", 1)[-1]
+    if key not in table:
+        return base
+    try:
+        return RecheckPolicy.from_table(table[key], base)
+    except PolicyError as e:
+        where = field if e.field == "recheck" else f"{field}.{e.field}"
+        raise SeedError(path, where, e.message) from None
+
+
+def _outlet(path: Path, where: str, table: Any, policy: RecheckPolicy) -> Outlet:
     if not isinstance(table, dict):
         raise SeedError(path, where, "must be a table")
     unknown = set(table) - _KNOWN_FIELDS
@@ -247,6 +268,7 @@ def _outlet(path: Path, where: str, table: Any) -> Outlet:
         allowed_domains=domains,
         article_patterns=_patterns(path, f"{where}.article_patterns", table, required=True),
         follow_patterns=_patterns(path, f"{where}.follow_patterns", table),
+        recheck=_policy(path, f"{where}.recheck", table, policy),
         **urls,
     )
 

@@ -15,9 +15,10 @@ from archive.cli.output import CommandError
 from archive.cli.schedule import add_stop_grace
 from archive.cli.table import cut, table
 from archive.config import ArchivePaths
+from archive.configfile import format_duration
 from archive.db.runs import BY_HAND, OK, JobRun
 from archive.db.session import open_database, session_factory
-from archive.jobs.config import JobSpec, format_duration, load_jobs
+from archive.jobs.config import JobSpec, load_jobs
 from archive.jobs.history import recent_runs
 from archive.jobs.runner import CrawlRunner
 from archive.jobs.scheduler import job_store, stored_jobs

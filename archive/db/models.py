@@ -54,6 +54,9 @@ class Outlet(Base):
     name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), unique=True)
     homepage: Mapped[str | None] = mapped_column(Text)
     domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The recheck policy of the crawl that last described the outlet (:meth:`archive.rechecks.RecheckPolicy.describe`);
+    #: None: the default policy.
+    recheck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     urls: Mapped[list[Url]] = relationship(back_populates="outlet")
 
@@ -215,6 +218,37 @@ class Observation(Base):
 
     capture: Mapped[Capture] = relationship(back_populates="observation")
     version: Mapped[ArticleVersion] = relationship(back_populates="observations")
+
+
+class RecheckSchedule(Base):
+    """When an article is checked again for edits, and what its checks found so far.
+
+    Kept by the ingester from the captures of the article's URL and aliases,
+    in whatever order they are indexed, so a database rebuilt from the WARCs
+    has the same schedule. Which check found what (unchanged, changed, gone,
+    moved) is read from those captures (:mod:`archive.queries.checks`).
+    """
+
+    __tablename__ = "recheck_schedule"
+    __table_args__ = (Index("ix_recheck_schedule_outlet_id_next_check_at", "outlet_id", "next_check_at"),)
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True)
+    outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
+    #: :data:`archive.db.schedule.STATES`: watching, settled (policy ended), gone (404/410), moved (redirected).
+    state: Mapped[str] = mapped_column(String(16))
+    #: None once the article is no longer checked.
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    last_checked_at: Mapped[datetime] = mapped_column(DateTime)
+    #: When the article's newest version was first seen.
+    last_changed_at: Mapped[datetime] = mapped_column(DateTime)
+    #: The latest capture of the article (any answer), and the one holding its current body.
+    last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
+    body_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    #: Validators of the latest answer that gave them, sent back as If-None-Match / If-Modified-Since.
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+
+    article: Mapped[Article] = relationship()
 
 
 class Story(Base):

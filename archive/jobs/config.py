@@ -55,7 +55,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from archive.configfile import ConfigFileError, read_toml
+from archive.configfile import ConfigFileError, format_duration, parse_duration, read_toml
 from archive.seeds import SeedError, load_seeds
 
 #: The spider a job runs unless it names another; it needs a seed list.
@@ -85,8 +85,6 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _SPIDER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SETTING = re.compile(r"[A-Z][A-Z0-9_]*")
 _ARGUMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_DURATION_UNITS = (7 * 86400, 86400, 3600, 60, 1)
 _DAY = 86400
 #: The longest interval between runs: a yearly crawl is the rarest a schedule needs.
 MAX_EVERY = 366 * _DAY
@@ -237,39 +235,6 @@ def load_jobs(path: str | os.PathLike[str]) -> JobsFile:
             raise JobsFileError(path, f"job {job.name!r}.name", "duplicate job name")
         seen.add(job.name)
     return JobsFile(path=path, jobs=jobs)
-
-
-def parse_duration(value: Any, maximum: int) -> int:
-    """Seconds in ``value``: an integer of seconds, or a string like ``90s``, ``15m``, ``1h30m``, ``2d``, ``1w``.
-
-    ``ValueError`` unless it is positive and at most ``maximum`` seconds.
-    """
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like '15m'")
-    if isinstance(value, int):
-        seconds = value
-    elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())) and any(match.groups()):
-        # more digits than any bound has are too long however they read (and int() refuses 4,300 digits)
-        numbers = [int(n) if len(n) <= 12 else maximum + 1 for n in match.groups() if n is not None]
-        units = [unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n is not None]
-        seconds = sum(n * unit for n, unit in zip(numbers, units, strict=True))
-    else:
-        raise ValueError(f"not a duration: {value!r} (seconds, or a string like '90s', '15m', '1h30m', '2d', '1w')")
-    if seconds <= 0:
-        raise ValueError(f"must be positive: {value!r}")
-    if seconds > maximum:
-        raise ValueError(f"too long: {value!r} (at most {format_duration(maximum)})")
-    return seconds
-
-
-def format_duration(seconds: int) -> str:
-    """``5400`` as ``1h30m``: the form :func:`parse_duration` reads."""
-    parts = []
-    for unit, suffix in zip(_DURATION_UNITS, "wdhms", strict=True):
-        if seconds >= unit:
-            parts.append(f"{seconds // unit}{suffix}")
-            seconds %= unit
-    return "".join(parts) or "0s"
 
 
 def _job(path: Path, index: int, table: Any, defaults: dict[str, Any]) -> JobSpec:

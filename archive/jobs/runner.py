@@ -36,8 +36,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import DATA_ENV, DATABASE_URL_ENV, ArchivePaths
+from archive.configfile import format_duration
 from archive.db.runs import FAILED, INTERRUPTED, MISSED, OK, JobRun
-from archive.jobs.config import JobSpec, format_duration
+from archive.jobs.config import JobSpec
 from archive.jobs.history import RunOutcome, begin_run, finish_run, record_event
 
 logger = logging.getLogger(__name__)

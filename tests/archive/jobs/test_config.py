@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from archive.cli import main
-from archive.jobs.config import MAX_EVERY, JobsFileError, JobSpec, format_duration, load_jobs, parse_duration
+from archive.configfile import format_duration, parse_duration
+from archive.jobs.config import MAX_EVERY, JobsFileError, JobSpec, load_jobs
 
 REPO = Path(__file__).resolve().parents[3]
 
