@@ -30,7 +30,7 @@ from typing import Any
 from warcio.recordloader import ArcWarcRecord
 
 from archive.db.ingester import Ingester
-from archive.dedup import DigestIndex
+from archive.dedup import DigestIndex, not_modified
 from archive.errors import NewsArchiveError
 from archive.index import IndexStore, cdxj_line
 from archive.warc.records import ArchivedRecord, HttpExchange, exchange_records, metadata_record
@@ -93,7 +93,7 @@ class Archiver:
         """Queue a request/response pair; never blocks. An unchanged body becomes a revisit record."""
 
         def build() -> list[ArcWarcRecord]:
-            revisit_of = self.dedup.revisit_of(exchange) if self.dedup is not None else None
+            revisit_of = self.dedup.revisit_of(exchange) if self.dedup is not None else not_modified(exchange)
             if revisit_of is not None:
                 self._revisits[exchange.response_record_id] = None
                 while len(self._revisits) > RECENT_REVISITS:

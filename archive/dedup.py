@@ -5,7 +5,8 @@ same URL, the writer stores a ``revisit`` record with the identical-payload-
 digest profile: the new HTTP headers, no body, and ``WARC-Refers-To`` (plus
 ``-Target-URI`` and ``-Date``) naming the record that holds the body, as
 Heritrix and warcprox do. Only complete 200 answers with a body are
-deduplicated; a truncated body is never the original of anything.
+deduplicated; a truncated body is never the original of anything. A recheck's
+``304 Not Modified`` is a revisit too, with the server-not-modified profile.
 
 The index of earlier payloads is the database (captures with their digests),
 so deduplication works across crawls and across crawler processes sharing a
@@ -18,12 +19,13 @@ import base64
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import timezone
 
 from sqlalchemy import Engine, bindparam, select
 
 from archive.db.models import Capture, Url
-from archive.warc.records import HttpExchange, RevisitOf
+from archive.warc.records import IDENTICAL_PAYLOAD_DIGEST, SERVER_NOT_MODIFIED, HttpExchange, RevisitOf
 
 
 def payload_digest(body: bytes) -> str:
@@ -49,6 +51,13 @@ _ORIGINAL = (
 )
 
 
+def not_modified(exchange: HttpExchange) -> RevisitOf | None:
+    """The capture a 304 answer says is unchanged: the one whose validators the request sent, if any."""
+    if exchange.status != 304 or exchange.previous is None:
+        return None
+    return replace(exchange.previous, profile=SERVER_NOT_MODIFIED)
+
+
 class DigestIndex:
     """Finds the original record of a URL's payload, in recent writes or the database.
 
@@ -64,10 +73,21 @@ class DigestIndex:
         self._lock = threading.Lock()
 
     def revisit_of(self, exchange: HttpExchange) -> RevisitOf | None:
-        """The record an exchange would repeat, or ``None`` (then it becomes an original)."""
+        """The record an exchange would repeat, or ``None`` (then it becomes an original).
+
+        A 304 answer to a conditional request repeats the capture whose validators the
+        request sent (server-not-modified); a 304 to an unconditional request is kept
+        as a response record, as received. A 200 answer whose body is the one of the
+        capture a recheck compared against repeats it without asking the database.
+        """
+        if exchange.status == 304:
+            return not_modified(exchange)
+        previous = exchange.previous
         if exchange.status != 200 or not exchange.body or exchange.truncated:
             return None
         digest = payload_digest(exchange.body)
+        if previous is not None and previous.payload_digest == digest:
+            return replace(previous, profile=IDENTICAL_PAYLOAD_DIGEST)
         original = self._lookup(exchange.url, digest)
         if original is None:
             self._remember(

@@ -2,7 +2,8 @@
 
 One switch (``ADDONS = {"crawler.addon.NewsArchive": 0}``) applies the
 defaults of every newsarchive setting (the table in :mod:`crawler.settings`),
-wires the WARC recorder, the stats file, the extraction pipeline and the
+wires the WARC recorder, the stats file, the extraction pipeline, the
+recheck middlewares (known articles, conditional requests) and the
 Retry-After middleware, and sets the User-Agent from ``ARCHIVE_CONTACT_URL``.
 With a Redis URL (``REDIS_URL`` or ``$NEWSARCHIVE_REDIS_URL``) it also makes
 the crawl one worker of a distributed crawl (:mod:`crawler.distributed.addon`;
@@ -21,6 +22,8 @@ import archive
 from crawler import distributed
 from crawler.distributed.addon import DistributedCrawl
 from crawler.extensions.statsfile import StatsFile
+from crawler.middlewares.conditional import ConditionalRequestMiddleware
+from crawler.middlewares.known import KnownArticlesMiddleware
 from crawler.middlewares.retryafter import RetryAfterMiddleware
 from crawler.pipelines import ExtractionPipeline
 from crawler.recorder import WarcRecorder
@@ -28,6 +31,8 @@ from crawler.settings import newsarchive_defaults
 
 logger = logging.getLogger(__name__)
 
+KNOWN_ARTICLES_PRIORITY = 120  # after robots.txt (100): a disallowed article is not even looked up
+CONDITIONAL_PRIORITY = 130
 RETRY_AFTER_PRIORITY = 650  # process_response after cookies (700), before redirect (600) and retry (550)
 
 
@@ -39,6 +44,13 @@ class NewsArchive:
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ExtractionPipeline, 300)
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, RETRY_AFTER_PRIORITY
+        )
+        # after the offsite and robots.txt checks (50, 100), before anything that depends on the headers sent
+        settings.setdefault_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", KnownArticlesMiddleware, KNOWN_ARTICLES_PRIORITY
+        )
+        settings.setdefault_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", ConditionalRequestMiddleware, CONDITIONAL_PRIORITY
         )
         contact = settings.get("ARCHIVE_CONTACT_URL")
         agent = f"newsarchive/{archive.__version__} (+{contact})" if contact else f"newsarchive/{archive.__version__}"

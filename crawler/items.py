@@ -13,7 +13,7 @@ class ArticlePage:
     """A fetched page that the seed list says is an article, before and after extraction."""
 
     url: str
-    outlet: str
+    outlet: str | None  # None: a recheck of an article no outlet of the archive owns
     html: str = field(repr=False)  # kept out of log lines
     content_type: str
     fetched_at: datetime  # when the response was received; the extractor refuses later publication dates

@@ -25,9 +25,15 @@ says which applies. The metadata records of articles, listings and fetch
 errors are built by :mod:`archive.format`.
 
 The recorder remembers the response record id of each downloaded request
-itself, to point an article's or listing's metadata record at it. The one
-thing it tells the spider is the fetch time (``request.meta[FETCHED_AT_META]``,
-the response record's WARC-Date). The distributed scheduler asks it, through
+itself, to point an article's or listing's metadata record at it. It tells
+the spider the fetch time (``request.meta[FETCHED_AT_META]``, the response
+record's WARC-Date) and, for a recheck (``request.meta[RECHECK_META]``),
+whether the body as received is the one last archived
+(``request.meta[UNCHANGED_META]``): only the recorder sees the body before
+content decoding, which is what the archive's payload digests are taken of.
+A recheck's answer is archived against the capture holding the article's
+body: a 304 to a conditional request as a server-not-modified revisit of
+it, an equal body as an identical-payload-digest revisit. The distributed scheduler asks it, through
 :meth:`WarcRecorder.checkpoint` and :meth:`WarcRecorder.written`, whether
 what a request produced is safely on disk.
 """
@@ -56,6 +62,7 @@ import archive
 from archive.archiver import ArchiverError
 from archive.archiver_process import ArchiverProcess
 from archive.config import ArchivePaths
+from archive.dedup import payload_digest
 from archive.format import (
     OUTLETS_FIELD,
     article_payload,
@@ -65,9 +72,11 @@ from archive.format import (
     outlets_field,
 )
 from archive.opening import ArchiveSettings
-from archive.warc.records import HttpExchange, new_record_id
+from archive.warc.records import HttpExchange, RevisitOf, new_record_id
 from crawler.handlers import RAW_HEAD_META, RawHeadHTTPDownloadHandler
 from crawler.items import ArticlePage, FetchFailure, Listing
+from crawler.middlewares.conditional import NOT_MODIFIED, conditional
+from crawler.schedule import RECHECK_META
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +85,8 @@ PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 
 #: Request meta key: when the response was received (a UTC datetime), the response record's WARC-Date.
 FETCHED_AT_META = "warc_fetched_at"
+#: Request meta key: True when a recheck's 200 body is the one last archived (nothing to extract).
+UNCHANGED_META = "recheck_unchanged"
 
 BODY_NOTE = (
     "Response bodies are stored as received, before content decoding (a gzip body stays gzip), "
@@ -189,6 +200,9 @@ class WarcRecorder:
         body, truncated = self._stored_body(response)
         if truncated:
             self.crawler.stats.inc_value(f"archive/truncated/{truncated}")
+        previous = self._compared_with(request, response.status)
+        if previous is not None and response.status == 200 and not truncated:
+            request.meta[UNCHANGED_META] = payload_digest(body) == previous.payload_digest
         self._submit(
             lambda archiver: archiver.submit_exchange(
                 HttpExchange(
@@ -205,10 +219,20 @@ class WarcRecorder:
                     response_record_id=record_id,
                     response_head=head,
                     truncated=truncated,
+                    previous=previous,
                 )
             )
         )
         self.crawler.stats.inc_value("archive/responses")
+
+    @staticmethod
+    def _compared_with(request: Request, status: int) -> RevisitOf | None:
+        """The capture a recheck's answer is compared with: the one holding the article's body,
+        except for a 304 the request did not ask for (archived as received, a response record)."""
+        check = request.meta.get(RECHECK_META)
+        if check is None or check.body is None or (status == NOT_MODIFIED and not conditional(request)):
+            return None
+        return check.body
 
     def _stored_body(self, response: Response) -> tuple[bytes, str | None]:
         """The body to archive and its WARC-Truncated reason, if it is not whole."""

@@ -101,6 +101,12 @@ newsarchive_defaults: dict[str, Any] = {
     "SECTION_DEPTH_LIMIT": 2,
     # A sitemap or feed larger than this once inflated is archived but not read (the sitemap protocol's 50 MB).
     "LISTING_MAX_SIZE": 50_000_000,
+    # -- rechecks (crawler/spiders/recheck.py, crawler/middlewares/) --
+    # A known article listed again in a news crawl: fetched only when its recheck is "due", "always"
+    # (conditionally), or "never" looked up (fetched in full every time, as new).
+    "RECHECK_KNOWN_ARTICLES": "due",
+    # Send a recheck with If-None-Match / If-Modified-Since from the article's last capture.
+    "RECHECK_CONDITIONAL": True,
     # -- extraction (crawler/pipelines.py) --
     # Processes extracting articles (default: one per CPU); 0 extracts in one thread instead, for debugging.
     "EXTRACTION_WORKERS": os.cpu_count() or 1,

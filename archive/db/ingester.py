@@ -74,6 +74,7 @@ from archive.db.models import (
     Outlet,
     Url,
 )
+from archive.db.schedule import ScheduleKeeper
 from archive.extract import not_after
 from archive.format import ArticleRecord, FetchErrorRecord, ListingRecord, described_url, outlets_in, parse_metadata
 from archive.seeds import host_in_domains
@@ -125,6 +126,7 @@ class Ingester:
         #: for its original only when files are read out of order (a rebuild of a folder shared by
         #: several crawlers), so this set spares every other capture a query.
         self._awaited: set[str] | None = None
+        self._schedule = ScheduleKeeper(self._run)
 
     def ingest(self, records: Iterable[ArchivedRecord]) -> None:
         """Index a batch of records in one transaction.
@@ -139,6 +141,7 @@ class Ingester:
         for attempt in range(1, CONFLICT_RETRIES + 1):
             # what was read in another transaction may be stale, or rolled back
             self._outlets, self._url_ids = None, {}
+            self._schedule.forget_policies()
             counts = replace(self.counts)
             try:
                 with self._sessions.begin() as session:
@@ -232,11 +235,13 @@ class Ingester:
         for described in described_outlets:
             found = self._run(_OUTLET_BY_NAME, name=described["name"]).first()
             domains = sorted(set(found.domains if found else []) | set(described.get("allowed_domains", [])))
+            fields = {"homepage": described.get("homepage"), "domains": domains, "recheck": described.get("recheck")}
             if found is None:
-                self._run(insert(_outlets), name=described["name"], homepage=described.get("homepage"), domains=domains)
+                self._run(insert(_outlets), name=described["name"], **fields)
             else:
-                self._run(_UPDATE_OUTLET, id_=found.id, homepage=described.get("homepage"), domains=domains)
+                self._run(_UPDATE_OUTLET, id_=found.id, **fields)
         self._outlets = None
+        self._schedule.forget_policies()
 
     def _parsed(self, url: str | None, record: ArchivedRecord, what: str) -> str | None:
         """The URL if it can be parsed; else None, counted and logged (the WARC keeps it as received)."""
@@ -300,16 +305,25 @@ class Ingester:
             refers_to_record_id=record.refers_to if revisit else None,
             refers_to_uri=record.refers_to_target_uri if revisit else None,
             refers_to_date=_naive_utc(record.refers_to_date) if revisit and record.refers_to_date else None,
+            etag=record.etag,
+            last_modified=record.last_modified,
             **_pointer(record),
         ).scalar_one()
         self.counts.captures += 1
+        # looked up before a redirect makes the URL an alias of its target: a moved article's own address
+        checked = self._run(_ARTICLE_LED_TO, url_id=url_id).first()
         if redirect_url:
             make_alias(self._db_connection, url_id, self._url(redirect_url))
             self._refresh_listed_dates_near(url_id)
-        if not revisit:
-            if self._awaited and record.record_id in self._awaited:
-                self._run(_ADOPT_REVISITS, original=capture_id, referred=record.record_id)
-            return
+        if revisit:
+            self._revisit(record, capture_id, url_id, fetched_at)
+        elif self._awaited and record.record_id in self._awaited:
+            self._run(_ADOPT_REVISITS, original=capture_id, referred=record.record_id)
+        if checked is not None:
+            self._schedule.checked(checked.id, capture_id)
+
+    def _revisit(self, record: ArchivedRecord, capture_id: int, url_id: int, fetched_at: datetime) -> None:
+        """Link a revisit to the capture holding its body, and show that capture's version."""
         self.counts.revisits += 1
         original_id = self._original_of(record, url_id, fetched_at)
         if original_id is None:
@@ -404,6 +418,7 @@ class Ingester:
             self._run(_REFRESH_ARTICLE, article_id=article_id)
         if new_alias or article is None:
             self._refresh_listed_date(article_id, key_id)
+        self._schedule.checked(article_id, capture.id)
 
     def _observe(
         self,

@@ -18,16 +18,19 @@ from archive.db.models import (
     Listing,
     Observation,
     Outlet,
+    RecheckSchedule,
     StoryArticle,
     Url,
 )
 
 __all__ = ["INDEX_TABLES", "clear_index", "indexed_rows", "refresh_statistics"]
 
-#: What a rebuild empties: every table indexed from the WARCs (children first), and story membership,
+#: What a rebuild empties: every table indexed from the WARCs (children first; the recheck schedule is
+#: kept from the captures too), and story membership,
 #: which refers to articles and is recomputed from the stories' definitions. Other tables (stories'
 #: definitions, the scheduler's history) hold what the WARCs do not, and are kept.
 INDEX_TABLES = (
+    RecheckSchedule,
     StoryArticle,
     Observation,
     ArticleVersion,

@@ -103,6 +103,9 @@ class Capture(WarcPointer, Base):
     refers_to_record_id: Mapped[str | None] = mapped_column(String(64), index=True)
     refers_to_uri: Mapped[str | None] = mapped_column(Text)
     refers_to_date: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The response's validators as received, which a recheck sends back (If-None-Match, If-Modified-Since).
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
     #: The capture whose record holds a revisit's body (never itself a revisit), once indexed.
     original_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), index=True)
 
@@ -244,7 +247,8 @@ class RecheckSchedule(Base):
     #: The latest capture of the article (any answer), and the one holding its current body.
     last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
     body_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
-    #: Validators of the latest answer that gave them, sent back as If-None-Match / If-Modified-Since.
+    #: Validators of the latest answer that gave any (a copy from its capture), sent back as
+    #: If-None-Match / If-Modified-Since.
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
 

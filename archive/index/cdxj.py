@@ -13,6 +13,12 @@ URL must never pick one of them instead of the page.
 ``tests/archive/index/test_cdxj.py`` checks every line against the output of
 cdxj-indexer run on the same WARC.
 
+A server-not-modified revisit (a recheck's ``304 Not Modified``) gets no line
+either: pywb and wabac.js replay a revisit with its own HTTP head, so the
+page would replay as a bodiless 304 (ukwa/ukwa-pywb#40); without it, a replay
+at that moment finds the capture holding the body, which is what the 304
+says the page still was. The database keeps it as a check of the article.
+
 A capture whose target URI cannot be parsed (:mod:`archive.urls`) gets no
 line, as it gets no row in the database: nothing could look it up, and the
 archiver's writer thread, which builds these lines, must go on.
@@ -28,7 +34,7 @@ from typing import Any
 
 from archive.index.surt import surt
 from archive.urls import UnparseableUrl, split_url
-from archive.warc.records import ArchivedRecord
+from archive.warc.records import SERVER_NOT_MODIFIED, ArchivedRecord
 
 __all__ = ["INDEXED_TYPES", "CdxjEntry", "cdxj_line", "parse_line", "timestamp"]
 
@@ -45,7 +51,7 @@ def timestamp(moment: Any) -> str:
 
 def cdxj_line(record: ArchivedRecord) -> str | None:
     """The index line of a written record, or None if it is not a capture or its URL cannot be parsed."""
-    if record.rec_type not in INDEXED_TYPES:
+    if record.rec_type not in INDEXED_TYPES or record.profile == SERVER_NOT_MODIFIED:
         return None
     try:
         key = _urn_key(record.target_uri) or surt(split_url(record.target_uri).url)

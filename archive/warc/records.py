@@ -32,6 +32,10 @@ from archive.urls import UnparseableUrl, join_url
 
 WARC_VERSION = "WARC/1.1"
 METADATA_TYPE = "application/json"
+#: WARC 1.1 revisit profiles: the body was received again and found the same, or the server said it was
+#: unchanged (304 Not Modified to a conditional request) and sent none.
+IDENTICAL_PAYLOAD_DIGEST = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 
 #: Headers that describe the transfer, not the stored bytes: kept under ``ORIG_PREFIX`` + their name.
 REFRAMED_HEADERS = frozenset({b"transfer-encoding"})
@@ -78,6 +82,9 @@ class HttpExchange:
     response_head: bytes | None = None
     #: WARC-Truncated value when ``body`` is not the whole body ("length", "disconnect", ...).
     truncated: str | None = None
+    #: The capture whose validators a conditional request sent (If-None-Match, If-Modified-Since):
+    #: a 304 answer is archived as a server-not-modified revisit of it.
+    previous: RevisitOf | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class ArchivedRecord:
     profile: str | None = None  # WARC-Profile of a revisit
     refers_to_target_uri: str | None = None  # a revisit's WARC-Refers-To-Target-URI
     refers_to_date: datetime | None = None  # a revisit's WARC-Refers-To-Date
+    etag: str | None = None  # the response's ETag, as received
+    last_modified: str | None = None  # the response's Last-Modified, as received
 
 
 class _RawHeaders(StatusAndHeaders):
@@ -178,12 +187,13 @@ def _received_head(head: bytes) -> _RawHeaders:
 
 @dataclass(frozen=True)
 class RevisitOf:
-    """The earlier record holding the body that an unchanged response would repeat."""
+    """The earlier record holding the body that an unchanged response repeats, and how we know it is unchanged."""
 
     record_id: str
     target_uri: str
     date: datetime
-    payload_digest: str
+    payload_digest: str | None
+    profile: str = IDENTICAL_PAYLOAD_DIGEST
 
 
 def exchange_records(
@@ -191,8 +201,11 @@ def exchange_records(
 ) -> tuple[ArcWarcRecord, ArcWarcRecord]:
     """The request and response records of one exchange, linked by WARC-Concurrent-To.
 
-    With ``revisit_of``, the response is a ``revisit`` record (identical-payload-digest
-    profile): its HTTP head only, pointing at the record that holds the same body.
+    With ``revisit_of``, the response is a ``revisit`` record: its HTTP head only, pointing
+    at the record that holds the body. With the identical-payload-digest profile the body
+    was received and found the same; with server-not-modified the server answered 304 to a
+    conditional request, and the record carries the 304's head as received (and the
+    original's payload digest, which replay tools use to find it).
     """
     date = warc_date(exchange.fetched_at)
     if exchange.response_head:
@@ -204,7 +217,18 @@ def exchange_records(
         warc_headers["WARC-IP-Address"] = exchange.ip_address
     if exchange.truncated:
         warc_headers["WARC-Truncated"] = exchange.truncated
-    if revisit_of is not None:
+    if revisit_of is not None and revisit_of.profile == SERVER_NOT_MODIFIED:
+        warc_headers["WARC-Refers-To"] = revisit_of.record_id
+        response = builder.create_warc_record(
+            exchange.url, "revisit", http_headers=http_response, warc_headers_dict=warc_headers
+        )
+        response.rec_headers.add_header("WARC-Profile", SERVER_NOT_MODIFIED)
+        response.rec_headers.add_header("WARC-Refers-To-Target-URI", revisit_of.target_uri)
+        response.rec_headers.add_header("WARC-Refers-To-Date", warc_date(revisit_of.date))
+        if revisit_of.payload_digest:
+            response.rec_headers.add_header("WARC-Payload-Digest", revisit_of.payload_digest)
+    elif revisit_of is not None:
+        assert revisit_of.payload_digest, "an identical-payload-digest revisit needs the digest"
         warc_headers["WARC-Refers-To"] = revisit_of.record_id
         response = builder.create_revisit_record(
             exchange.url,
@@ -307,12 +331,14 @@ def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: by
         moment = parse_warc_date(date)
     except ValueError as e:
         raise UnreadableRecord(f"WARC-Date: {e}") from None
-    status = content_type = redirect_url = None
+    status = content_type = redirect_url = etag = last_modified = None
     target = headers.get_header("WARC-Target-URI") or ""
     if record.http_headers is not None and record.rec_type in ("response", "revisit"):
         code = record.http_headers.get_statuscode()
         status = int(code) if code and len(code) == 3 and code.isascii() and code.isdigit() else None  # 3 digits
         content_type = record.http_headers.get_header("Content-Type")
+        etag = record.http_headers.get_header("ETag")
+        last_modified = record.http_headers.get_header("Last-Modified")
         moved_to = record.http_headers.get_header("Location")
         if status is not None and 300 <= status < 400 and moved_to:
             redirect_url = _redirect_target(target, moved_to)
@@ -334,6 +360,8 @@ def describe_record(record: ArcWarcRecord, location: RecordLocation, payload: by
         profile=headers.get_header("WARC-Profile"),
         refers_to_target_uri=headers.get_header("WARC-Refers-To-Target-URI"),
         refers_to_date=_optional_date(refers_date),
+        etag=etag,
+        last_modified=last_modified,
     )
 
 

@@ -1,4 +1,5 @@
-"""The researchers' web app: search, a URL's captures, one capture with its citation, versions and diffs, stories.
+"""The researchers' web app: search, a URL's captures, one capture with its citation, versions and diffs, each
+article's rechecks and the recheck schedule's state, stories.
 
 Archived pages are hostile input. They are only ever shown inside an iframe
 whose ``sandbox`` forbids scripts and same-origin access, loaded from the
@@ -20,7 +21,7 @@ import calendar
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
@@ -44,8 +45,10 @@ from archive.queries import (
     timeline_data,
     urls_with_prefix,
 )
+from archive.queries.checks import OUTCOMES, UnknownOutlet, check_history, folded, recheck_status, schedule_of
 from archive.replay import Replayed, UnsafePath, archive_file, capture_time, captures, load, nearest, page_text
 from archive.warc.files import is_closed_warc
+from archive.web.checkstrip import check_strip
 from archive.web.pywb import COLLECTION
 from archive.web.timeline import timeline_svg
 
@@ -228,9 +231,31 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             if not (1 <= old <= count and 1 <= new <= count):
                 abort(404)
             change = diff_versions(versions[old - 1], versions[new - 1], old, new) if count > 1 else None
+            checks = check_history(session, article.id)
             return render_template(
-                "article.html", article=article, url=article.url.url, timeline=timeline, change=change, old=old, new=new
+                "article.html",
+                article=article,
+                url=article.url.url,
+                timeline=timeline,
+                change=change,
+                old=old,
+                new=new,
+                schedule=schedule_of(session, article.id),
+                checks=checks,
+                runs=folded(checks),
+                strip=check_strip(checks),
+                outcomes=OUTCOMES,
             )
+
+    @app.get("/rechecks")
+    def rechecks() -> Any:
+        """How the recheck schedule stands per outlet (or for one: ``?outlet=NAME``), and the rate achieved."""
+        with database() as session:
+            try:
+                report = recheck_status(session, datetime.now(timezone.utc), request.args.get("outlet") or None)
+            except UnknownOutlet as e:
+                abort(404, str(e))
+            return render_template("rechecks.html", report=report)
 
     @app.get("/stories")
     def stories() -> Any:

@@ -38,7 +38,8 @@ from archive.seeds import Outlet, SeedList, load_seeds
 from archive.urls import UnparseableUrl, join_url, split_url
 from crawler.items import ArticlePage, FetchFailure, Listing
 from crawler.listings import UnreadableListing, feed_entries, sitemap_entries
-from crawler.recorder import FETCHED_AT_META
+from crawler.middlewares.known import ARTICLE_META
+from crawler.recorder import FETCHED_AT_META, UNCHANGED_META
 from crawler.requisites import requisites
 
 #: Discovery documents go before articles in the queue, page requisites after them.
@@ -131,12 +132,16 @@ class NewsSpider(Spider):
                     section.meta["section_depth"] = depth + 1
                     yield section
 
-    def parse_article(self, response: Response, outlet: str) -> Iterator[ArticlePage | Request]:
+    def parse_article(self, response: Response, outlet: str | None) -> Iterator[ArticlePage | Request]:
         # The extractor refuses publication dates after the fetch: the recorder's fetch time (the
         # response record's WARC-Date) makes this extraction agree with a re-extraction from the WARC.
+        if response.meta.get(UNCHANGED_META):
+            # the body archived last time, byte for byte (archived as a revisit): nothing new to read
+            self.crawler.stats.inc_value("recheck/unchanged")
+            return
         fetched_at = response.meta.get(FETCHED_AT_META) or datetime.now(timezone.utc)
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        if self.page_requisites and isinstance(response, TextResponse):
+        if self.page_requisites and isinstance(response, TextResponse) and outlet is not None:
             yield from self._requisites(response, self._outlet(outlet))
         yield ArticlePage(
             url=response.url,
@@ -188,6 +193,8 @@ class NewsSpider(Spider):
                 errback=self.fetch_failed,
                 cb_kwargs={"outlet": outlet.name},
                 priority=priority,
+                # looked up in the recheck schedule before it is fetched (crawler/middlewares/known.py)
+                meta={ARTICLE_META: True} if callback == self.parse_article else None,
             )
         except ValueError as e:  # a URL the archive reads that Scrapy still refuses
             self._unparseable(UnparseableUrl(url, f"Scrapy refuses it: {e}"), source)

@@ -161,7 +161,7 @@ def test_a_recrawl_adds_captures_and_a_version_for_the_changed_article_only(
     html = html.replace("The Hanoi Summit Collapses", "The Hanoi Summit Collapses Early")
     html = html.replace("is an unfortunate, foreseeable product", "is an unfortunate but entirely foreseeable product")
     page.write_text(html, encoding="utf-8")
-    second = run_crawl(web, data, ARCHIVE_DATABASE_URL=database_url)
+    second = run_crawl(web, data, ARCHIVE_DATABASE_URL=database_url, RECHECK_KNOWN_ARTICLES="always")
     assert second.returncode == 0, second.log[-3000:]
 
     engine = open_database(database_url)

@@ -22,7 +22,7 @@ def two_crawls(fixture_web: FixtureWeb, tmp_path_factory: pytest.TempPathFactory
     data = tmp_path_factory.mktemp("dedup")
     first = run_crawl(fixture_web, data)
     assert first.returncode == 0, first.log[-3000:]
-    second = run_crawl(fixture_web, data)
+    second = run_crawl(fixture_web, data, RECHECK_KNOWN_ARTICLES="always")  # every article again, not when due
     assert second.returncode == 0, second.log[-3000:]
     return first, second
 
@@ -43,7 +43,9 @@ def captures(two_crawls: tuple[CrawlRun, CrawlRun]):
 
 def test_unchanged_pages_become_revisits_of_the_first_capture(two_crawls, captures) -> None:
     first, _ = two_crawls
-    pairs = [(a, b) for a, b, *_ in captures.values() if a.status == 200 and not a.truncated]
+    # an unchanged article is not parsed again, so its images and stylesheets are not fetched again
+    twice = [rows for rows in captures.values() if len(rows) >= 2]
+    pairs = [(a, b) for a, b, *_ in twice if a.status == 200 and not a.truncated]
     assert len(pairs) >= 10
     for original, revisit in pairs:
         assert not original.is_revisit
@@ -63,7 +65,7 @@ def test_unchanged_pages_become_revisits_of_the_first_capture(two_crawls, captur
 
 
 def test_errors_and_redirects_are_stored_again(captures) -> None:
-    again = [b for a, b, *_ in captures.values() if a.status != 200]
+    again = [rows[1] for rows in captures.values() if len(rows) >= 2 and rows[0].status != 200]
     assert {c.status for c in again} >= {301, 302, 404, 500}
     assert not any(c.is_revisit for c in again)
 

@@ -25,7 +25,7 @@ def two_crawls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchivePath
     with FixtureWeb(slow_seconds=5) as web:  # its own instance: the edition switch must not leak
         runs: list[CrawlRun] = [run_crawl(web, data)]
         web.edition = 2
-        runs.append(run_crawl(web, data))
+        runs.append(run_crawl(web, data, RECHECK_KNOWN_ARTICLES="always"))  # the edited article, not when due
     for run in runs:
         assert run.returncode == 0, run.log[-5000:]
     paths = ArchivePaths.resolve(data_dir=data)

@@ -1,4 +1,5 @@
-"""Recheck schedule: when each article is checked again for edits; outlets' recheck policies.
+"""Recheck schedule: when each article is checked again for edits; outlets' recheck policies;
+captures' validators (ETag, Last-Modified), which rechecks send back.
 
 Existing articles get a schedule under the default policy, from what their
 versions say: first seen, last changed (the newest version's first
@@ -27,6 +28,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("outlets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recheck", sa.JSON(), nullable=True))
+    with op.batch_alter_table("captures", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("etag", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("last_modified", sa.Text(), nullable=True))
     op.create_table(
         "recheck_schedule",
         sa.Column("article_id", sa.Integer(), nullable=False),
@@ -58,6 +62,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_recheck_schedule_outlet_id_next_check_at")
         batch_op.drop_index(batch_op.f("ix_recheck_schedule_next_check_at"))
     op.drop_table("recheck_schedule")
+    with op.batch_alter_table("captures", schema=None) as batch_op:
+        batch_op.drop_column("last_modified")
+        batch_op.drop_column("etag")
     with op.batch_alter_table("outlets", schema=None) as batch_op:
         batch_op.drop_column("recheck")
 
