@@ -16,7 +16,8 @@ server without meeting::
     <prefix>:requests                  sorted set: the scheduler queue (scrapy-redis)
     <prefix>:dupefilter                set: request fingerprints (scrapy-redis)
     <prefix>:bloom, <prefix>:bloom:params  the Bloom filter dupefilter, when chosen
-    <prefix>:start_urls                list: seed messages, JSON {"outlet", "kind", "url"} (scrapy-redis start URLs)
+    <prefix>:start_urls                list: seed messages, JSON {"outlet", "kind", "url"} (scrapy-redis start URLs);
+                                       kind "recheck": a known article due for a recheck
     <prefix>:outlets                   hash: outlet name -> definition, JSON
     <prefix>:crawl                     hash: seed file, push time
     <prefix>:stats                     hash: crawl-wide counters (requeued requests)
@@ -39,6 +40,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,8 +48,11 @@ from typing import Any
 
 import redis
 
+from archive.db.schedule import due_batch
+from archive.db.session import open_database
 from archive.errors import NewsArchiveError
-from archive.seeds import Outlet, SeedList
+from archive.rechecks import RecheckPolicy
+from archive.seeds import RECHECK_KIND, Outlet, SeedList
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",
@@ -185,6 +190,7 @@ def outlet_record(outlet: Outlet) -> dict[str, Any]:
         "sitemaps": list(outlet.sitemaps),
         "article_patterns": [p.pattern for p in outlet.article_patterns],
         "follow_patterns": [p.pattern for p in outlet.follow_patterns],
+        "recheck": outlet.recheck.describe(),
     }
 
 
@@ -199,6 +205,7 @@ def outlet_from_record(data: dict[str, Any]) -> Outlet:
         sitemaps=tuple(data.get("sitemaps", ())),
         article_patterns=tuple(re.compile(p) for p in data["article_patterns"]),
         follow_patterns=tuple(re.compile(p) for p in data.get("follow_patterns", ())),
+        recheck=RecheckPolicy.from_description(data.get("recheck")),
     )
 
 
@@ -209,6 +216,43 @@ def read_seed_message(data: bytes | str) -> tuple[str, str, str]:
         return message["outlet"], message["kind"], message["url"]
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"not a seed message: {data!r}") from e
+
+
+def push_rechecks(client: redis.Redis, keys: FrontierKeys, articles: Iterable[tuple[str | None, str]]) -> int:
+    """Queue a recheck message per (outlet, URL) of an article due; return the number queued.
+
+    The workers fetch each as a recheck of a known article (conditionally, and
+    only if it is still due when its turn comes, so pushing twice costs no
+    second fetch). Articles of outlets the crawl does not know are left out:
+    the workers could not attribute them.
+    """
+    known = {_text(name) for name in client.hkeys(keys.outlets)}
+    messages = [
+        json.dumps({"outlet": outlet, "kind": RECHECK_KIND, "url": url}) for outlet, url in articles if outlet in known
+    ]
+    if messages:
+        client.rpush(keys.seeds, *messages)
+    return len(messages)
+
+
+def push_due_rechecks(
+    client: redis.Redis, keys: FrontierKeys, database_url: str, outlet: str | None = None, everything: bool = False
+) -> tuple[int, int]:
+    """Queue the archive's articles due now (or all of them); return (queued, due)."""
+    engine = open_database(database_url)
+    queued = due = 0
+    now, after = datetime.now(timezone.utc), None
+    try:
+        while True:
+            with engine.connect() as connection:
+                batch = due_batch(connection, now, outlet, everything, after)
+            queued += push_rechecks(client, keys, ((c.outlet, c.url) for c in batch))
+            due += len(batch)
+            if not batch:
+                return queued, due
+            after = batch[-1]
+    finally:
+        engine.dispose()
 
 
 def push_seeds(client: redis.Redis, keys: FrontierKeys, seed_list: SeedList, force: bool = False) -> int:

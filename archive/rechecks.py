@@ -34,6 +34,8 @@ from typing import Any
 
 from archive.configfile import format_duration, parse_duration
 
+#: The recheck spider's ``-a due=`` values: the articles due now, or every known article once.
+DUE_CHOICES = ("due", "all")
 #: The longest step, interval or age a policy may state: a year (beyond it, an archive is rebuilt anyway).
 MAX_DURATION = 366 * 86400
 #: The most steps a policy may have.

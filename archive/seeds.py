@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 _LIST_FIELDS = ("start_urls", "feeds", "sitemaps")
 #: How a seed URL is read (sitemap, feed, or section page), in the order an outlet's seeds are queued.
 SEED_KINDS = ("sitemap", "feed", "section")
+#: The kind of seed message naming a known article to recheck (a distributed crawl's, archive/frontier.py).
+RECHECK_KIND = "recheck"
 _KNOWN_FIELDS = {
     "name",
     "homepage",

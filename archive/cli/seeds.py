@@ -4,6 +4,10 @@
   URLs for the workers (``scrapy crawl news`` with a Redis URL set);
 - ``status``: the queue, the URLs seen, and each worker's requests in flight
   and pages per second (``--watch SECONDS`` to follow it);
+- ``recheck``: queue the archive's articles that are due for a recheck
+  (``--all``: every known article; ``--outlet NAME``), which the workers
+  fetch as ``scrapy crawl recheck`` would (``scrapy crawl recheck`` with a
+  Redis URL set does the same);
 - ``reset``: delete the crawl's keys (queue, dupefilter, outlets), to crawl
   the same seeds again from scratch.
 
@@ -34,6 +38,7 @@ from archive.frontier import (
     FrontierError,
     FrontierKeys,
     crawl_status,
+    push_due_rechecks,
     push_seeds,
     reset_crawl,
 )
@@ -58,6 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = commands.add_parser("status", parents=[common], help="queue length, workers and pages per second")
     status.add_argument("--watch", type=float, metavar="SECONDS", help="print again every SECONDS until Ctrl-C")
     status.set_defaults(run=_status)
+
+    recheck = commands.add_parser("recheck", parents=[common], help="queue the articles due for a recheck")
+    recheck.add_argument("--all", action="store_true", help="every known article once, due or not")
+    recheck.add_argument("--outlet", metavar="NAME", help="one outlet's articles")
+    recheck.set_defaults(run=_recheck)
 
     reset = commands.add_parser("reset", parents=[common], help="delete every key of the crawl")
     reset.add_argument("--force", action="store_true", help="even while workers run (their work is lost)")
@@ -93,6 +103,14 @@ def _push(args: argparse.Namespace, paths: ArchivePaths) -> int:
             reset_crawl(client, keys, force=args.force)
         queued = push_seeds(client, keys, seed_list, force=args.force)
     print(f"crawl {keys.prefix!r}: {len(seed_list.outlets)} outlets, {queued} seed URLs queued from {args.file}")
+    return 0
+
+
+def _recheck(args: argparse.Namespace, paths: ArchivePaths) -> int:
+    with _command_errors():
+        client, keys = _connect(args)
+        queued, due = push_due_rechecks(client, keys, paths.database_url, args.outlet, args.all)
+    print(f"crawl {keys.prefix!r}: {queued} of {due} articles due queued for a recheck")
     return 0
 
 

@@ -25,6 +25,12 @@ optional ``[defaults]`` table whose fields every job inherits::
     misfire_grace = "6h"              # skip a run that could not start this late (at most 366d)
     settings = { SECTION_DEPTH_LIMIT = 1 }    # Scrapy settings for this job's crawls (-s)
 
+    [[job]]
+    name = "rechecks"                 # known articles due for a recheck (archive/rechecks.py)
+    spider = "recheck"                # no seed list needed; args = { due = "all" } checks every article
+    trigger = { every = "10m" }       # a run still going when the next is due is not started twice
+    timeout = "9m"
+
 Everything is checked before a scheduler uses the file, seed lists
 included, and a mistake names the file, the job and the field
 (``jobs/x.toml: job 'frontpages'.trigger.cron: ...``). The bounds on
@@ -56,8 +62,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archive.configfile import ConfigFileError, format_duration, parse_duration, read_toml
+from archive.rechecks import DUE_CHOICES
 from archive.seeds import SeedError, load_seeds
 
+#: The spider that rechecks known articles (its seed list is optional).
+RECHECK_SPIDER = "recheck"
 #: The spider a job runs unless it names another; it needs a seed list.
 DEFAULT_SPIDER = "news"
 DEFAULT_TIMEZONE = "UTC"
@@ -266,6 +275,8 @@ def _job(path: Path, index: int, table: Any, defaults: dict[str, Any]) -> JobSpe
             raise fail(f"args.{key}", "not a spider argument name (letters, digits and _)")
     if "seeds" in args:
         raise fail("args.seeds", "give the seed list as the job's seeds field (checked, and relative to this file)")
+    if spider == RECHECK_SPIDER and args.get("due", DUE_CHOICES[0]) not in DUE_CHOICES:
+        raise fail("args.due", f"the recheck spider takes due = {' or '.join(map(repr, DUE_CHOICES))}")
 
     zone_name = merged.get("timezone", DEFAULT_TIMEZONE)
     if not isinstance(zone_name, str) or zone_name not in _time_zones():

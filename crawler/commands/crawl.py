@@ -5,6 +5,9 @@ is a worker of a distributed crawl: ``scrapy crawl news`` then runs
 :class:`~crawler.distributed.spider.DistributedNewsSpider`, the news spider
 fed from Redis, and the add-on wires the rest (:mod:`crawler.addon`).
 Without one the plain spider runs (and scrapy-redis is not even imported).
+``scrapy crawl recheck`` with a Redis URL fetches nothing itself: it queues
+the archive's due articles in the crawl's frontier, and the workers fetch
+them as rechecks (``newsarchive seeds recheck`` does the same).
 
 Scrapy builds the spider inside the running crawl, so a bad seed file, or a
 worker whose Redis cannot be reached or holds no seeds, would end in a
@@ -26,10 +29,13 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
+from archive.config import ArchivePaths
 from archive.errors import NewsArchiveError
+from archive.rechecks import DUE_CHOICES
 from archive.seeds import load_seeds
 from crawler import distributed
 from crawler.spiders.news import NewsSpider
+from crawler.spiders.recheck import RecheckSpider
 
 
 class Command(ScrapyCrawl):
@@ -51,8 +57,16 @@ class Command(ScrapyCrawl):
         return spidercls
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        seeds = (opts.spargs or {}).get("seeds")
+        spargs = opts.spargs or {}
+        seeds = spargs.get("seeds")
         try:
+            if args and args[0] == RecheckSpider.name:
+                due = spargs.get("due", "due")
+                if due not in DUE_CHOICES:
+                    raise UsageError(f"-a due= takes {' or '.join(DUE_CHOICES)}, not {due!r}", print_help=False)
+                if distributed.enabled(self.settings):
+                    self._queue_rechecks(spargs.get("outlet"), due == "all")
+                    return
             if distributed.enabled(self.settings):
                 from crawler.distributed.spider import crawl_outlets
 
@@ -65,3 +79,26 @@ class Command(ScrapyCrawl):
         stats = self._crawler.stats if self._crawler is not None else None
         if stats is not None and stats.get_value("finish_reason") == "archive_error":
             self.exitcode = 1
+
+    def _queue_rechecks(self, outlet: str | None, everything: bool) -> None:
+        """A distributed recheck: the due articles go to the crawl's frontier, and its workers fetch them."""
+        import redis
+
+        from archive.frontier import push_due_rechecks
+        from crawler.distributed import frontier_keys, redis_url
+
+        settings = self.settings
+        paths = ArchivePaths.resolve(
+            data_dir=settings.get("ARCHIVE_DATA_DIR"),
+            database_url=settings.get("ARCHIVE_DATABASE_URL"),
+            warc_dir=settings.get("ARCHIVE_WARC_DIR"),
+        )
+        keys = frontier_keys(settings)
+        client = redis.Redis.from_url(redis_url(settings))
+        try:
+            queued, due = push_due_rechecks(client, keys, paths.database_url, outlet, everything)
+        except redis.RedisError as e:
+            raise UsageError(f"the crawl's Redis cannot be used: {e}", print_help=False) from None
+        finally:
+            client.close()
+        print(f"crawl {keys.prefix!r}: {queued} of {due} articles due queued for the workers to recheck")

@@ -34,7 +34,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.seeds import Outlet, SeedList, load_seeds
+from archive.seeds import RECHECK_KIND, Outlet, SeedList, load_seeds
 from archive.urls import UnparseableUrl, join_url, split_url
 from crawler.items import ArticlePage, FetchFailure, Listing
 from crawler.listings import UnreadableListing, feed_entries, sitemap_entries
@@ -73,8 +73,15 @@ class NewsSpider(Spider):
                     yield request
 
     def seed_request(self, kind: str, url: str, outlet: Outlet) -> Request | None:
-        """The request for a seed URL of an outlet: a sitemap, a feed or a section page
-        (None if the URL cannot be parsed, as for any URL: see :meth:`_request`)."""
+        """The request for a seed URL of an outlet: a sitemap, a feed, a section page, or a known
+        article to recheck (queued by ``newsarchive seeds recheck`` for a distributed crawl; fetched
+        conditionally, if still due, by :class:`~crawler.middlewares.known.KnownArticlesMiddleware`).
+        None if the URL cannot be parsed, as for any URL: see :meth:`_request`."""
+        if kind == RECHECK_KIND:
+            request = self._request(url, self.parse_article, outlet, 0, "seed")
+            if request is not None:
+                request.dont_filter = True  # checked before: the crawl's dupefilter has seen it
+            return request
         if kind == "section":
             return self._request(url, self.parse_section, outlet, DISCOVERY_PRIORITY - 1, "seed")
         callback = {"sitemap": self.parse_sitemap, "feed": self.parse_feed}[kind]

@@ -30,11 +30,10 @@ from typing import Any
 
 from scrapy import Request, Spider
 
+from archive.rechecks import DUE_CHOICES
 from archive.seeds import Outlet, SeedList, load_seeds
 from crawler.schedule import RECHECK_META, ScheduleReader
 from crawler.spiders.news import NewsSpider
-
-DUE_CHOICES = ("due", "all")
 
 
 class RecheckSpider(NewsSpider):

@@ -190,3 +190,31 @@ def test_patterns_given_as_sources_or_re_objects_are_compiled_with_a_time_limit(
 )
 def test_ordinary_patterns_are_accepted(pattern: str) -> None:
     assert compile_pattern(pattern).pattern == pattern
+
+
+def test_a_seed_list_sets_recheck_policies_for_all_and_per_outlet(tmp_path: Path) -> None:
+    text = '[recheck]\nmax_age = "30d"\n' + GOOD + 'recheck = { steps = [{ until = "1d", every = "2h" }] }\n'
+    text += GOOD.replace("Example News", "Other News")
+    first, second = load_seeds(write(tmp_path, text)).outlets
+    assert first.recheck.max_age.days == 30 and [s.every.seconds for s in first.recheck.steps] == [7200]
+    assert second.recheck.max_age.days == 30 and len(second.recheck.steps) == 4  # the list's, then the default's
+    assert first.describe()["recheck"] == first.recheck.describe()  # what warcinfo records
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        ('[recheck]\nmax_age = "soon"\n' + GOOD, "recheck.max_age", "not a duration"),
+        (
+            GOOD + 'recheck = { steps = [{ until = "1h", every = "0s" }] }\n',
+            "outlet[0].recheck.steps[0].every",
+            "positive",
+        ),
+        (GOOD + 'recheck = "often"\n', "outlet[0].recheck", "must be a table"),
+        (GOOD + "recheck = { often = true }\n", "outlet[0].recheck.often", "unknown field"),
+    ],
+)
+def test_a_malformed_recheck_policy_names_file_and_field(tmp_path: Path, text: str, field: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SeedError, match=rf"^{re.escape(str(path))}: {re.escape(field)}: .*{message}"):
+        load_seeds(path)

@@ -53,7 +53,7 @@ def test_shipped_jobs_files_are_valid(name: str) -> None:
     jobs = load_jobs(REPO / "jobs" / name)
     assert jobs.jobs
     for job in jobs.jobs:
-        assert job.seeds is not None and Path(job.seeds).is_file()
+        assert job.seeds is not None and Path(job.seeds).is_file() or job.spider == "recheck"
 
 
 def test_a_jobs_file_becomes_jobs_with_defaults_and_resolved_paths(tmp_path: Path) -> None:
@@ -222,3 +222,14 @@ def test_the_scheduler_refuses_a_malformed_file_before_touching_the_archive(
         "not a known IANA time zone: 'Mars/Olympus_Mons' (e.g. 'UTC', 'Europe/Berlin')\n"
     )
     assert not (tmp_path / "data").exists()
+
+
+def test_a_recheck_job_needs_no_seeds_and_refuses_a_bad_due(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[[job]]\nname = "rechecks"\nspider = "recheck"\ntrigger = { every = "10m" }\ntimeout = "9m"\n')
+    (job,) = load_jobs(good).jobs
+    assert job.spider == "recheck" and job.seeds is None
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.read_text() + 'args = { due = "soon" }\n')
+    with pytest.raises(JobsFileError, match=r"job 'rechecks'\.args\.due: .*'due' or 'all'"):
+        load_jobs(bad)

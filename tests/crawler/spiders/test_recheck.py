@@ -7,9 +7,11 @@ within a test; the policy arithmetic itself is tested in tests/archive/test_rech
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.config import ArchivePaths
 from archive.db import open_database, session_factory
 from archive.db.ingester import Ingester
 from archive.db.models import Article, ArticleVersion, Capture, Observation, RecheckSchedule, Url
@@ -24,9 +27,11 @@ from archive.rebuild import rebuild
 from archive.warc import read_record
 from archive.warc.files import closed_warcs
 from archive.warc.records import SERVER_NOT_MODIFIED
+from archive.web.pywb import COLLECTION, PywbServer
 from tests.conftest import REPO, TEST_CRAWL_SETTINGS
 from tests.fixtureweb.__main__ import proxy_env
-from tests.recheckweb import SITE, SLUGS, RecheckWeb
+from tests.recheckweb import SITE, SITENAME, SLUGS, RecheckWeb
+from tests.tools import tool
 
 #: Due a second after each check for a minute, then settled.
 FAST = '[outlet.recheck]\nsteps = [{ until = "1m", every = "1s" }]\n'
@@ -206,3 +211,62 @@ def test_a_rebuild_restores_the_schedule_and_check_history(web: RecheckWeb, tmp_
     rebuilt = f"sqlite:///{tmp_path / 'rebuilt.db'}"
     rebuild(Ingester(session_factory(open_database(rebuilt))), closed_warcs(data / "warcs"))
     assert state(rebuilt) == before
+
+
+def test_not_modified_revisits_pass_warcio_check_and_replay_in_pywb(web: RecheckWeb, tmp_path: Path) -> None:
+    _, data = seeded(web, tmp_path, FAST)
+    time.sleep(1.5)
+    crawl(web, data, "recheck")
+    assert {r.status for r in web.requests if "/news/" in r.url} == {304}
+
+    warcio = str(Path(sys.executable).parent / "warcio")
+    for path in sorted((data / "warcs").glob("*.warc.gz")):
+        checked = subprocess.run([warcio, "check", "-v", str(path)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout
+    with session(data) as db:
+        revisit = db.scalars(select(Capture).where(Capture.revisit_profile == SERVER_NOT_MODIFIED)).first()
+        url, moment = revisit.url.url, revisit.fetched_at.strftime("%Y%m%d%H%M%S")
+    headline = web.article(url.rsplit("/", 1)[1]).headline
+    with PywbServer(ArchivePaths.resolve(data_dir=data), tool("wayback")) as pywb:
+        # at the moment of the 304, the page as the capture holding its body shows it (not a bodiless 304)
+        with urllib.request.urlopen(f"{pywb.url}/{COLLECTION}/{moment}id_/{url}", timeout=30) as answer:  # noqa: S310
+            assert answer.status == 200
+            assert headline in html.unescape(answer.read().decode())
+
+
+def test_an_unstable_etag_costs_a_fetch_but_no_version(web: RecheckWeb, tmp_path: Path) -> None:
+    _, data = seeded(web, tmp_path, FAST)
+    web.misbehave("unstable_etag")  # a new ETag on every answer, the same body
+    time.sleep(1.5)
+
+    log = crawl(web, data, "recheck")
+
+    assert {r.status for r in web.requests if "/news/" in r.url} == {200}
+    assert f"'recheck/unchanged': {len(SLUGS)}" in log
+    with session(data) as db:
+        assert len(db.scalars(select(ArticleVersion)).all()) == len(SLUGS)
+        # the validators sent next time are the latest answer's
+        for schedule in db.scalars(select(RecheckSchedule)):
+            assert schedule.etag == schedule.article.url.captures[-1].etag
+
+
+def test_a_recheck_of_one_outlet_leaves_the_others(web: RecheckWeb, tmp_path: Path) -> None:
+    _, data = seeded(web, tmp_path, FAST)
+    time.sleep(1.5)
+    crawl(web, data, "recheck", "outlet=Some Other Outlet")
+    assert sum(web.article_gets().values()) == 0
+    crawl(web, data, "recheck", f"outlet={SITENAME}")
+    assert web.article_gets() == dict.fromkeys(SLUGS, 1)
+
+
+def test_a_bad_due_argument_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "recheck", "-a", "due=soon", "-s", f"ARCHIVE_DATA_DIR={tmp_path}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "-a due= takes due or all, not 'soon'" in done.stderr
+    assert "Traceback" not in done.stderr
