@@ -319,8 +319,10 @@ class Ingester:
             self._revisit(record, capture_id, url_id, fetched_at)
         elif self._awaited and record.record_id in self._awaited:
             self._run(_ADOPT_REVISITS, original=capture_id, referred=record.record_id)
-        if checked is not None:
+        # a redirect from another address (a feed's click-through link) is the way to the article, not a check
+        if checked is not None and not (redirect_url and url_id != checked.url_id):
             self._schedule.checked(checked.id, capture_id)
+            self._schedule.counted(checked.outlet_id, fetched_at, self._db_connection.dialect.name)
 
     def _revisit(self, record: ArchivedRecord, capture_id: int, url_id: int, fetched_at: datetime) -> None:
         """Link a revisit to the capture holding its body, and show that capture's version."""
@@ -634,7 +636,7 @@ _REFRESH_ARTICLE = (
         .scalar_subquery(),
     )
 )
-_ARTICLE_LED_TO = select(_articles.c.id, _articles.c.url_id).where(
+_ARTICLE_LED_TO = select(_articles.c.id, _articles.c.url_id, _articles.c.outlet_id).where(
     _articles.c.url_id
     == func.coalesce(
         select(_urls.c.canonical_id).where(_urls.c.id == bindparam("url_id")).scalar_subquery(), bindparam("url_id")

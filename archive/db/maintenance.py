@@ -18,6 +18,7 @@ from archive.db.models import (
     Listing,
     Observation,
     Outlet,
+    RecheckCount,
     RecheckSchedule,
     StoryArticle,
     Url,
@@ -30,6 +31,7 @@ __all__ = ["INDEX_TABLES", "clear_index", "indexed_rows", "refresh_statistics"]
 #: which refers to articles and is recomputed from the stories' definitions. Other tables (stories'
 #: definitions, the scheduler's history) hold what the WARCs do not, and are kept.
 INDEX_TABLES = (
+    RecheckCount,
     RecheckSchedule,
     StoryArticle,
     Observation,

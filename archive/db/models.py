@@ -255,6 +255,19 @@ class RecheckSchedule(Base):
     article: Mapped[Article] = relationship()
 
 
+class RecheckCount(Base):
+    """How many checks of known articles each outlet had in one clock hour: the recheck rate achieved,
+    read without touching the captures (a day of rechecks at scale is millions of them)."""
+
+    __tablename__ = "recheck_counts"
+
+    #: The outlet's id, 0 for articles of no outlet (a key column cannot be NULL).
+    outlet_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The start of the hour (naive UTC).
+    hour: Mapped[datetime] = mapped_column(DateTime, primary_key=True, index=True)
+    checks: Mapped[int] = mapped_column(Integer)
+
+
 class Story(Base):
     """A named story (``hanoi-summit-2019``): its definition as last synced from its TOML file."""
 

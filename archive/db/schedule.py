@@ -21,8 +21,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from archive.db.models import Article, ArticleVersion, Capture, Outlet, RecheckSchedule, Url
+from archive.db.models import Article, ArticleVersion, Capture, Outlet, RecheckCount, RecheckSchedule, Url
 from archive.rechecks import RecheckPolicy
 from archive.warc.records import RevisitOf
 
@@ -31,6 +32,8 @@ STATES = (WATCHING, SETTLED, GONE, MOVED)
 GONE_STATUSES = frozenset({404, 410})
 #: Answers that say the article is there (a 304 says it is there, unchanged).
 PRESENT_STATUSES = frozenset({200, 304})
+#: ``recheck_counts.outlet_id`` of articles of no outlet.
+NO_OUTLET_ID = 0
 #: Rows read per query by :func:`due_batch`.
 DUE_BATCH = 1000
 
@@ -91,6 +94,11 @@ class ScheduleKeeper:
             self._run(insert(_schedule), article_id=article_id, **values)
         else:
             self._run(update(_schedule).where(_schedule.c.article_id == article_id), **values)
+
+    def counted(self, outlet_id: int | None, at: datetime, dialect: str) -> None:
+        """One more check of a known article of the outlet in the hour of ``at``, for the rate achieved."""
+        hour = at.replace(minute=0, second=0, microsecond=0, tzinfo=None)
+        self._run(_COUNT_CHECK[dialect], outlet_id=outlet_id or NO_OUTLET_ID, hour=hour)
 
     def _policy(self, outlet_id: int | None) -> RecheckPolicy:
         if self._policies is None:
@@ -190,6 +198,13 @@ _ROW = select(
     _schedule.c.state, _schedule.c.last_checked_at, _schedule.c.last_capture_id, _schedule.c.body_capture_id
 ).where(_schedule.c.article_id == bindparam("article_id"))
 _OUTLET_POLICIES = select(_outlets.c.id, _outlets.c.recheck)
+_counts = RecheckCount.__table__
+_COUNT_CHECK = {
+    name: dialect.insert(_counts)
+    .values(outlet_id=bindparam("outlet_id"), hour=bindparam("hour"), checks=1)
+    .on_conflict_do_update(index_elements=[_counts.c.outlet_id, _counts.c.hour], set_={"checks": _counts.c.checks + 1})
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 _article_url = _urls.alias("article_url")
 _body = _captures.alias("body")

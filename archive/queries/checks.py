@@ -9,8 +9,10 @@ way to the article, not a check: the answer it led to is.
 
 The status counts are made for an archive of a million scheduled articles:
 one grouped pass over ``recheck_schedule``, a range of its ``next_check_at``
-index for what is due, and a range of the captures' ``fetched_at`` index for
-the rate, so their cost follows the checks of the last day, not the archive.
+index for what is due, and for the rate the checks the ingester counts per
+outlet and clock hour (``recheck_counts``): a day's rate is 24 rows per
+outlet, however many millions of checks they count. The rate is over
+complete clock hours: the last one, and the last 24.
 """
 
 from __future__ import annotations
@@ -23,8 +25,18 @@ from typing import Any
 from sqlalchemy import Integer, Row, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from archive.db.models import Article, ArticleVersion, Capture, FetchError, Observation, Outlet, RecheckSchedule, Url
-from archive.db.schedule import GONE_STATUSES, STATES, WATCHING
+from archive.db.models import (
+    Article,
+    ArticleVersion,
+    Capture,
+    FetchError,
+    Observation,
+    Outlet,
+    RecheckCount,
+    RecheckSchedule,
+    Url,
+)
+from archive.db.schedule import GONE_STATUSES, NO_OUTLET_ID, STATES, WATCHING
 from archive.errors import NewsArchiveError
 from archive.queries.coverage import NO_OUTLET
 from archive.warc.records import SERVER_NOT_MODIFIED
@@ -110,12 +122,12 @@ class OutletRechecks:
 
     @property
     def rate_last_hour(self) -> float:
-        """Checks per hour over the last hour."""
+        """Checks in the last complete clock hour."""
         return float(self.checks_last_hour)
 
     @property
     def rate_last_day(self) -> float:
-        """Checks per hour over the last 24 hours."""
+        """Checks per hour over the last 24 complete clock hours."""
         return self.checks_last_day / 24
 
 
@@ -217,8 +229,8 @@ def recheck_status(
     """Per outlet (one, by name, or all): scheduled articles by state, due and overdue at ``now``,
     and the checks made in the hour and the day before it; :class:`UnknownOutlet` for a name not known.
 
-    A check counted in the rate is a capture of a scheduled article's URL or of an alias of it,
-    after the article was first seen; a redirect from an alias is the way to the article, not a check.
+    A check counted in the rate is a capture of a known article's URL or of an alias of it, indexed
+    after the article was; a redirect from an alias is the way to the article, not a check.
     """
     now = _naive_utc(now)
     names = {i: name for i, name in session.execute(select(Outlet.id, Outlet.name))}
@@ -255,7 +267,7 @@ def recheck_status(
     for key, count, overdue in session.execute(due):
         add(key, due=count, overdue=overdue)
     for key, day, hour in session.execute(_checks_since(now, outlet_id)):
-        add(key, checks_last_day=day, checks_last_hour=hour)
+        add(None if key == NO_OUTLET_ID else key, checks_last_day=day, checks_last_hour=hour)
     rows = [
         OutletRechecks(
             names.get(key, NO_OUTLET),  # (None: articles of no known outlet)
@@ -269,27 +281,20 @@ def recheck_status(
 
 
 def _checks_since(now: datetime, outlet_id: int | None) -> Select[Any]:
-    """Per outlet: checks in the day and in the hour before ``now``."""
-    day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
+    """Per outlet: checks in the 24 complete clock hours and in the one complete clock hour before ``now``."""
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    hour_ago, day_ago = this_hour - timedelta(hours=1), this_hour - timedelta(days=1)
+    counts = RecheckCount.__table__.c
     query = (
         select(
-            RecheckSchedule.outlet_id,
-            func.count(),
-            func.sum(case((Capture.fetched_at > hour_ago, 1), else_=0), type_=Integer),
+            counts.outlet_id,
+            func.sum(counts.checks, type_=Integer),
+            func.sum(case((counts.hour >= hour_ago, counts.checks), else_=0), type_=Integer),
         )
-        .select_from(Capture)
-        .join(Url, Url.id == Capture.url_id)
-        .join(Article, Article.url_id == func.coalesce(Url.canonical_id, Url.id))
-        .join(RecheckSchedule, RecheckSchedule.article_id == Article.id)
-        .where(
-            Capture.fetched_at > day_ago,
-            Capture.fetched_at <= now,
-            Capture.fetched_at > Article.first_seen_at,
-            or_(Url.canonical_id.is_(None), Capture.redirect_url.is_(None)),
-        )
-        .group_by(RecheckSchedule.outlet_id)
+        .where(counts.hour >= day_ago, counts.hour < this_hour)
+        .group_by(counts.outlet_id)
     )
-    return query if outlet_id is None else query.where(RecheckSchedule.outlet_id == outlet_id)
+    return query if outlet_id is None else query.where(counts.outlet_id == outlet_id)
 
 
 def _total(rows: Sequence[OutletRechecks]) -> OutletRechecks:

@@ -13,7 +13,7 @@ to the article asks the article itself.
 
 from __future__ import annotations
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
@@ -30,7 +30,7 @@ class ConditionalRequestMiddleware:
             raise NotConfigured
         return cls()
 
-    def process_request(self, request: Request, spider: Spider) -> None:
+    def process_request(self, request: Request) -> None:
         check = request.meta.get(RECHECK_META)
         if check is None:
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.statscollectors import StatsCollector
@@ -44,7 +44,7 @@ class KnownArticlesMiddleware:
             raise NotConfigured
         return cls(ScheduleReader.of(crawler), crawler.stats, mode)
 
-    async def process_request(self, request: Request, spider: Spider) -> None:
+    async def process_request(self, request: Request) -> None:
         if not request.meta.get(ARTICLE_META) or RECHECK_META in request.meta:
             return
         check = await self.reader.known(request.url)

@@ -110,9 +110,10 @@ def test_the_status_of_one_outlet_and_of_an_unknown_one(tmp_path: Path, sessions
         assert (one.total.watching, one.total.checks_last_day) == (3, 3)
         with pytest.raises(UnknownOutlet, match="no outlet named 'Nope' \\(known: Example News\\)"):
             recheck_status(session, NOW, "Nope")
-        # an hour later, the 10-minute-late check is overdue too; the 30-minute-old check left the last hour
+        # an hour later, the 10-minute-late check is overdue too; the rate is over complete clock hours:
+        # 12:00-13:00 held no check (the 11:30 one is an hour older, the 13:00 one in the hour still running)
         later = recheck_status(session, NOW + timedelta(hours=1), "Example News").outlets[0]
-        assert (later.due, later.overdue, later.checks_last_hour) == (3, 2, 1)
+        assert (later.due, later.overdue, later.checks_last_hour) == (3, 2, 0)
 
 
 def test_an_archive_without_a_schedule_has_no_rows(sessions) -> None:

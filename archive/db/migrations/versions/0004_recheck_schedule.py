@@ -1,5 +1,5 @@
-"""Recheck schedule: when each article is checked again for edits; outlets' recheck policies;
-captures' validators (ETag, Last-Modified), which rechecks send back.
+"""Recheck schedule: when each article is checked again for edits; checks counted per outlet and hour;
+outlets' recheck policies; captures' validators (ETag, Last-Modified), which rechecks send back.
 
 Existing articles get a schedule under the default policy, from what their
 versions say: first seen, last changed (the newest version's first
@@ -54,10 +54,22 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_recheck_schedule_outlet_id_next_check_at", ["outlet_id", "next_check_at"], unique=False
         )
+    op.create_table(
+        "recheck_counts",
+        sa.Column("outlet_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("hour", sa.DateTime(), nullable=False),
+        sa.Column("checks", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("outlet_id", "hour"),
+    )
+    with op.batch_alter_table("recheck_counts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_recheck_counts_hour"), ["hour"], unique=False)
     _schedule_existing_articles()
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("recheck_counts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recheck_counts_hour"))
+    op.drop_table("recheck_counts")
     with op.batch_alter_table("recheck_schedule", schema=None) as batch_op:
         batch_op.drop_index("ix_recheck_schedule_outlet_id_next_check_at")
         batch_op.drop_index(batch_op.f("ix_recheck_schedule_next_check_at"))
