@@ -27,6 +27,8 @@ from archive.db.maintenance import clear_index, indexed_rows, refresh_statistics
 from archive.db.session import open_database, session_factory
 from archive.index import IndexStore, cdxj_line
 from archive.rebuild import RebuildProgress, bring_into, rebuild
+from archive.reprints import clear_reprints
+from archive.search.index import clear_search_index
 from archive.stories import resync_stories
 from archive.warc.files import warc_files
 from archive.warc.reader import DamagedWarc, checked_records
@@ -66,6 +68,8 @@ def _reindex(args: argparse.Namespace, paths: ArchivePaths) -> int:
             print(f"copied {path.name} into {paths.warc_dir} and indexed it for replay")
         if args.drop:
             with sessions.begin() as session:
+                clear_search_index(session.connection())  # before the versions it reads its old values from
+                clear_reprints(session.connection())
                 clear_index(session)
         ingester = Ingester(sessions)
         progress = Progress()

@@ -5,6 +5,10 @@ record by record in WARC order, so a database rebuilt from the WARC files is
 the database the crawl built. Ingesting a record twice is harmless: rows are
 keyed by WARC-Record-ID.
 
+Each batch also keeps the full-text index (:mod:`archive.search.index`) and
+the reprint groups (:mod:`archive.reprints`) current with the versions and
+articles it created, in its transaction.
+
 An ``article/1`` record makes its capture an observation of an article
 version: the article is found by its story URL
 (:func:`archive.db.identity.story_url`), the version by the hash of headline
@@ -77,6 +81,8 @@ from archive.db.models import (
 from archive.db.schedule import ScheduleKeeper
 from archive.extract import not_after
 from archive.format import ArticleRecord, FetchErrorRecord, ListingRecord, described_url, outlets_in, parse_metadata
+from archive.reprints import add_articles
+from archive.search.index import index_versions, unindex_versions
 from archive.seeds import host_in_domains
 from archive.urls import UnparseableUrl, split_url
 from archive.warc.records import ArchivedRecord
@@ -127,6 +133,9 @@ class Ingester:
         #: several crawlers), so this set spares every other capture a query.
         self._awaited: set[str] | None = None
         self._schedule = ScheduleKeeper(self._run)
+        #: What the batch created, for the full-text index and reprint detection at its end.
+        self._new_versions: list[int] = []
+        self._new_articles: list[int] = []
 
     def ingest(self, records: Iterable[ArchivedRecord]) -> None:
         """Index a batch of records in one transaction.
@@ -142,6 +151,7 @@ class Ingester:
             # what was read in another transaction may be stale, or rolled back
             self._outlets, self._url_ids = None, {}
             self._schedule.forget_policies()
+            self._new_versions, self._new_articles = [], []
             counts = replace(self.counts)
             try:
                 with self._sessions.begin() as session:
@@ -150,6 +160,8 @@ class Ingester:
                         self._awaited = set(self._run(_AWAITED_RECORDS).scalars())
                     for record in batch:
                         self._ingest_one(record)
+                    index_versions(self._db, self._new_versions)
+                    add_articles(self._db, self._new_articles)
                 return
             except DBAPIError as e:
                 self.counts = counts
@@ -385,6 +397,7 @@ class Ingester:
                 _INSERT_ARTICLE, url_id=key_id, outlet_id=capture.outlet_id, first_seen_at=capture.fetched_at
             ).scalar_one()
             self.counts.articles += 1
+            self._new_articles.append(article_id)
         else:
             article_id = article.id
         digest = content_hash(extraction.title, extraction.text)
@@ -412,6 +425,7 @@ class Ingester:
                 last_seen_at=capture.fetched_at,
             ).scalar_one()
             self.counts.versions += 1
+            self._new_versions.append(version_id)
         self._observe(version_id, capture.id, capture.fetched_at, record, seen, extend=not new_version)
         for revisit in self._run(_UNOBSERVED_REVISITS, original_id=capture.id).all():
             self._observe(version_id, revisit.id, revisit.fetched_at, None, None)
@@ -451,6 +465,7 @@ class Ingester:
         last = self._run(_LAST_OBSERVED, version_id=version_id).first()
         if first is None or last is None:  # it has no capture left
             article_id = self._run(_ARTICLE_OF_VERSION, version_id=version_id).scalar_one()
+            unindex_versions(self._db_connection, [version_id])  # while the text it was indexed with is there
             self._run(delete(_versions).where(_versions.c.id == version_id))
             self._run(_REFRESH_ARTICLE, article_id=article_id)
             return

@@ -1,0 +1,76 @@
+"""Full-text search and reprint detection: the index over article versions, MinHash signatures and LSH bands.
+
+SQLite gets an FTS5 table with the versions as external content, PostgreSQL
+a table of ``tsvector`` s under a GIN index (:mod:`archive.search.schema`
+says why). Both are filled from the versions already there, and every
+existing article gets its signature and reprint group.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-20
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from archive.reprints import add_articles
+from archive.search.index import reindex_all
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    if connection.dialect.name == "postgresql":
+        op.create_table(
+            "article_search",
+            sa.Column("version_id", sa.BigInteger(), autoincrement=False, nullable=False),
+            sa.Column("config", sa.String(length=32), nullable=False),
+            sa.Column("document", postgresql.TSVECTOR(), nullable=False),
+            sa.PrimaryKeyConstraint("version_id"),
+        )
+        op.create_index("ix_article_search_config", "article_search", ["config"], unique=False)
+        op.create_index(
+            "ix_article_search_document", "article_search", ["document"], unique=False, postgresql_using="gin"
+        )
+    else:
+        op.execute(
+            "CREATE VIRTUAL TABLE article_search USING fts5(title, author, text, "
+            "content='article_versions', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
+        )
+    op.create_table(
+        "article_signatures",
+        sa.Column("article_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(), nullable=False),
+        sa.Column("minhash", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("article_id"),
+    )
+    op.create_index("ix_article_signatures_group_id", "article_signatures", ["group_id"], unique=False)
+    op.create_table(
+        "article_bands",
+        sa.Column("band", sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column("hash", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("article_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("band", "hash", "article_id"),
+    )
+    op.create_index("ix_article_bands_article_id", "article_bands", ["article_id"], unique=False)
+    reindex_all(connection)
+    add_articles(connection, connection.execute(sa.text("SELECT id FROM articles ORDER BY id")).scalars())
+
+
+def downgrade() -> None:
+    op.drop_index("ix_article_bands_article_id", table_name="article_bands")
+    op.drop_table("article_bands")
+    op.drop_index("ix_article_signatures_group_id", table_name="article_signatures")
+    op.drop_table("article_signatures")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_article_search_document", table_name="article_search", postgresql_using="gin")
+        op.drop_index("ix_article_search_config", table_name="article_search")
+        op.drop_table("article_search")
+    else:
+        op.execute("DROP TABLE article_search")

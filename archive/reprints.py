@@ -1,0 +1,217 @@
+"""Reprints: the same story published by several outlets (an agency's, lightly edited or cut), told apart
+from an outlet's own reporting.
+
+Each article's text (its first version: what it said when first published) is
+cut into overlapping word shingles and summarised by a MinHash signature.
+Locality-sensitive hashing splits the signature into bands; two articles
+sharing any band's hash are candidates, found through the index on
+``article_bands`` (an indexed lookup per band, never a scan of every
+article), and a candidate joins the article's group when their estimated
+Jaccard similarity reaches :data:`THRESHOLD`. Groups are merged as articles
+arrive (single linkage), and a group is named by its earliest capture, the
+probable original.
+
+The tables are :data:`archive.search.schema.signatures` and
+:data:`~archive.search.schema.bands`. Articles with too few words to tell a
+reprint from a coincidence (:data:`MIN_WORDS`) stand alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+from sqlalchemy import Connection, Label, delete, insert, select, text, update
+from sqlalchemy.orm import aliased
+
+from archive.db.models import Article, ArticleVersion, Outlet, Url
+from archive.search.schema import bands, signatures
+
+__all__ = ["MIN_WORDS", "SHINGLE_WORDS", "THRESHOLD", "Similar", "add_articles", "clear_reprints", "similar"]
+
+#: Estimated Jaccard similarity of the shingle sets from which two articles are the same story.
+THRESHOLD = 0.5
+NUM_PERM = 128
+SHINGLE_WORDS = 4
+MIN_WORDS = 40
+#: Bands and rows per band that make LSH find pairs at :data:`THRESHOLD` (datasketch's choice for it).
+_LSH = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+BANDS, ROWS = _LSH.b, _LSH.r
+_SEED = 1
+#: The hash permutations of every signature, drawn once (drawing them took a third of signing an article), and
+#: datasketch's hashing scheme, fixed: stored signatures compare only with signatures made the same way.
+_SCHEME = "affine32"
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
+_WORD = re.compile(r"[^\W_]+")
+_CHUNK = 200
+# One statement of constant shape (built once: building 25 conditions per article cost more than running them).
+_CANDIDATES = text(
+    "SELECT DISTINCT article_id FROM article_bands WHERE ("
+    + " OR ".join(f"(band = {b} AND hash = :h{b})" for b in range(BANDS))
+    + ") AND article_id != :article_id"
+)
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An article near-duplicate of another, with their estimated Jaccard similarity."""
+
+    article_id: int
+    url: str
+    outlet: str | None
+    title: str | None
+    first_seen_at: datetime
+    similarity: float
+    #: The group's earliest capture: the probable original.
+    original: bool
+
+
+def signature(text: str) -> np.ndarray | None:
+    """The MinHash signature of a text's word shingles (None: too short to compare)."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    if len(words) < MIN_WORDS:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    minhash.update_batch(
+        [" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)]
+    )
+    return minhash.hashvalues.astype("<u4")
+
+
+def band_hashes(values: np.ndarray) -> list[int]:
+    """One signed 64-bit hash per LSH band of a signature."""
+    return [
+        int.from_bytes(hashlib.blake2b(values[b * ROWS : (b + 1) * ROWS].tobytes(), digest_size=8).digest(), "big")
+        - (1 << 63)
+        for b in range(BANDS)
+    ]
+
+
+def add_articles(connection: Connection, article_ids: Iterable[int]) -> None:
+    """Sign new articles and put each in its reprint group (articles already signed are left as they are)."""
+    ids = [int(i) for i in article_ids]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        done = set(connection.scalars(select(signatures.c.article_id).where(signatures.c.article_id.in_(chunk))))
+        earlier = aliased(ArticleVersion)
+        first_version = (
+            select(earlier.id)
+            .where(earlier.article_id == Article.id)
+            .order_by(earlier.first_seen_at, earlier.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = connection.execute(
+            select(Article.id, Article.first_seen_at, ArticleVersion.text)
+            .join(ArticleVersion, ArticleVersion.id == first_version)
+            .where(Article.id.in_([i for i in chunk if i not in done]))
+            .order_by(Article.id)
+        ).all()
+        for article_id, first_seen_at, body in rows:
+            values = signature(body)
+            if values is not None:
+                _add(connection, article_id, first_seen_at, values)
+
+
+def clear_reprints(connection: Connection) -> None:
+    """Forget every signature and group, before the articles are deleted for a rebuild."""
+    connection.execute(delete(bands))
+    connection.execute(delete(signatures))
+
+
+def similar(connection: Connection, article_id: int) -> list[Similar]:
+    """The article's near-duplicates (its LSH candidates and its group), most similar first."""
+    own = connection.execute(
+        select(signatures.c.minhash, signatures.c.group_id).where(signatures.c.article_id == article_id)
+    ).first()
+    if own is None:
+        return []
+    values = np.frombuffer(own.minhash, dtype="<u4")
+    candidates = set(_candidates(connection, article_id, band_hashes(values)))
+    candidates |= set(connection.scalars(select(signatures.c.article_id).where(signatures.c.group_id == own.group_id)))
+    candidates.discard(article_id)
+    if not candidates:
+        return []
+    rows = connection.execute(
+        select(
+            signatures.c.article_id,
+            signatures.c.minhash,
+            signatures.c.group_id,
+            Url.url,
+            Outlet.name,
+            Article.first_seen_at,
+            _newest_title(),
+        )
+        .join(Article, Article.id == signatures.c.article_id)
+        .join(Url, Url.id == Article.url_id)
+        .outerjoin(Outlet, Outlet.id == Article.outlet_id)
+        .where(signatures.c.article_id.in_(sorted(candidates)))
+    ).all()
+    found = [
+        Similar(
+            row.article_id,
+            row.url,
+            row.name,
+            row.title,
+            row.first_seen_at,
+            _jaccard(values, np.frombuffer(row.minhash, dtype="<u4")),
+            row.article_id == row.group_id,
+        )
+        for row in rows
+        if row.group_id == own.group_id or _jaccard(values, np.frombuffer(row.minhash, dtype="<u4")) >= THRESHOLD
+    ]
+    return sorted(found, key=lambda s: (-s.similarity, s.first_seen_at, s.article_id))
+
+
+def _add(connection: Connection, article_id: int, first_seen_at: datetime, values: np.ndarray) -> None:
+    hashes = band_hashes(values)
+    candidates = _candidates(connection, article_id, hashes)
+    groups: set[int] = set()
+    if candidates:
+        for row in connection.execute(
+            select(signatures.c.minhash, signatures.c.group_id).where(signatures.c.article_id.in_(candidates))
+        ):
+            if _jaccard(values, np.frombuffer(row.minhash, dtype="<u4")) >= THRESHOLD:
+                groups.add(row.group_id)
+    original = article_id
+    if groups:
+        earliest = connection.execute(
+            select(signatures.c.article_id, signatures.c.first_seen_at)
+            .where(signatures.c.article_id.in_(groups))
+            .order_by(signatures.c.first_seen_at, signatures.c.article_id)
+            .limit(1)
+        ).one()
+        if (earliest.first_seen_at, earliest.article_id) < (first_seen_at, article_id):
+            original = earliest.article_id
+        connection.execute(update(signatures).where(signatures.c.group_id.in_(groups)).values(group_id=original))
+    connection.execute(
+        insert(signatures).values(
+            article_id=article_id, group_id=original, first_seen_at=first_seen_at, minhash=values.tobytes()
+        )
+    )
+    connection.execute(insert(bands), [{"band": b, "hash": h, "article_id": article_id} for b, h in enumerate(hashes)])
+
+
+def _candidates(connection: Connection, article_id: int, hashes: list[int]) -> list[int]:
+    params: dict[str, int] = {f"h{b}": h for b, h in enumerate(hashes)}
+    return list(connection.scalars(_CANDIDATES, {**params, "article_id": article_id}))
+
+
+def _newest_title() -> Label[str | None]:
+    return (
+        select(ArticleVersion.title)
+        .where(ArticleVersion.article_id == Article.id)
+        .order_by(ArticleVersion.first_seen_at.desc(), ArticleVersion.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("title")
+    )
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / NUM_PERM

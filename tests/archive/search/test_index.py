@@ -1,0 +1,138 @@
+"""The full-text index: made and filled by migration 0005, kept current as versions arrive, rebuilt on demand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from archive.db import ArticleVersion, open_database, session_factory
+from archive.db.ingester import Ingester
+from archive.db.session import alembic_config, schema_revisions
+from archive.reprints import clear_reprints
+from archive.search.index import clear_search_index, index_versions, reindex_all, unindex_versions
+from archive.search.query import parse_query
+from archive.search.results import count_matches, search
+from archive.search.schema import SEARCH_TABLE, is_search_structure, metadata
+from tests.archive import searchfixture
+from tests.archive.recording import at
+from tests.archive.search.conftest import IndexedArchive, index_everything
+
+
+def hits(archive: IndexedArchive, query: str, all_versions: bool = False) -> set[str]:
+    with archive.sessions() as session:
+        found = search(session, parse_query(query), all_versions=all_versions, limit=None)
+        return archive.keys(m.article_id for m in found)
+
+
+def test_migration_0005_indexes_the_versions_already_there(database_url: str, tmp_path: Path) -> None:
+    engine = open_database(database_url)
+    records = searchfixture.write_archive(tmp_path / "warcs").records
+    Ingester(session_factory(engine)).ingest(records)
+    command.downgrade(alembic_config(engine), "0004")  # an archive indexed before the search tables existed
+    engine.dispose()
+
+    engine = open_database(database_url)  # migrates to 0005
+    assert schema_revisions(engine)[0] == {"0005"}
+    sessions = session_factory(engine)
+    with sessions() as session:
+        assert count_matches(session, parse_query("yongbyon")) == 1
+        assert count_matches(session, parse_query("warmbier"), all_versions=True) == 1
+        groups = session.execute(text("SELECT COUNT(DISTINCT group_id), COUNT(*) FROM article_signatures")).one()
+        assert tuple(groups) == (4, 6)  # the wire story and its two reprints are one group
+    engine.dispose()
+
+
+def test_the_migration_builds_exactly_the_search_tables(database_url: str) -> None:
+    engine = open_database(database_url)
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        ours = set(metadata.tables) - (set() if postgres else {SEARCH_TABLE})  # SQLite's is an FTS5 table
+
+        def include(name: str | None, kind: str, _parent: object) -> bool:
+            return kind != "table" or name in ours
+
+        def include_object(item: object, name: str | None, kind: str, _reflected: bool, _other: object) -> bool:
+            return include(name, kind, None)
+
+        context = MigrationContext.configure(
+            connection, opts={"include_name": include, "include_object": include_object}
+        )
+        assert compare_metadata(context, metadata) == []
+        names = set(connection.dialect.get_table_names(connection))
+        assert ours <= names and is_search_structure(SEARCH_TABLE)
+        assert {n for n in names if is_search_structure(n)} >= {SEARCH_TABLE, *ours}
+        assert not is_search_structure("article_versions")
+    engine.dispose()
+
+
+def test_a_recrawl_adds_to_the_index_without_a_rebuild(archive: IndexedArchive, tmp_path: Path) -> None:
+    rec = searchfixture.OutletsRecording(tmp_path / "recrawl")
+    piece = searchfixture.pieces()["tac"]
+    text_now = piece.text + "\nUpdate: the envoys meet again in Stockholm."
+    response = rec.page(piece.url, "<html>updated</html>", at(48))
+    rec.article(
+        response,
+        piece.url,
+        piece.title,
+        text_now,
+        at(48),
+        published=piece.published,
+        language="en",
+        author=piece.author,
+    )
+    rec.close()
+    with archive.sessions() as session:
+        before = set(session.scalars(select(ArticleVersion.id)))
+    Ingester(archive.sessions).ingest(rec.records)
+    with archive.sessions.begin() as session:
+        new = set(session.scalars(select(ArticleVersion.id))) - before
+        assert len(new) == 1
+        index_versions(session.connection(), new)  # what the indexer does per batch
+    assert hits(archive, "stockholm") == {"tac"}
+    assert hits(archive, '"hanoi summit" larison', all_versions=True) == {"tac"}
+    with archive.sessions() as session:
+        assert count_matches(session, parse_query("larison"), all_versions=True) == 2
+
+
+def test_indexing_twice_and_unindexing_keep_the_index_consistent(archive: IndexedArchive) -> None:
+    index_everything(archive.sessions)  # a second time: nothing changes
+    assert hits(archive, "yongbyon") == {"tp"}
+    _check_integrity(archive)
+    with archive.sessions.begin() as session:
+        tp = [
+            v.id for v in session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == archive.ids["tp"]))
+        ]
+        unindex_versions(session.connection(), tp)
+        unindex_versions(session.connection(), tp)  # forgetting twice does nothing
+    assert hits(archive, "yongbyon") == set()
+    assert hits(archive, "sanctions") == {"wire", "ledger", "harbor", "tac"}
+
+
+def test_reindex_rebuilds_from_the_versions(archive: IndexedArchive) -> None:
+    with archive.sessions.begin() as session:
+        clear_search_index(session.connection())
+        clear_reprints(session.connection())
+    assert hits(archive, "yongbyon") == set()
+    with archive.sessions.begin() as session:
+        reindex_all(session.connection())
+    assert hits(archive, "yongbyon") == {"tp"}
+    assert hits(archive, "warmbier", all_versions=True) == {"tp"}
+    with archive.sessions() as session:
+        versions = session.scalar(select(func.count()).select_from(ArticleVersion))
+        if session.get_bind().dialect.name == "postgresql":
+            indexed = session.scalar(text(f"SELECT COUNT(*) FROM {SEARCH_TABLE}"))
+        else:
+            indexed = session.scalar(text(f"SELECT COUNT(*) FROM {SEARCH_TABLE}_docsize"))
+        assert indexed == versions == 7
+    _check_integrity(archive)
+
+
+def _check_integrity(archive: IndexedArchive) -> None:
+    """FTS5's own check that its index holds exactly the versions, as they read (it raises when not)."""
+    with archive.sessions() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(text(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}, rank) VALUES ('integrity-check', 1)"))
