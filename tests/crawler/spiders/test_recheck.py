@@ -270,3 +270,17 @@ def test_a_bad_due_argument_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "-a due= takes due or all, not 'soon'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_redirected_article_is_recorded_moved(web: RecheckWeb, tmp_path: Path) -> None:
+    _, data = seeded(web, tmp_path, FAST)
+    moved, target = SLUGS[0], SLUGS[1]
+    web.redirect(moved, target)
+    time.sleep(1.5)
+    crawl(web, data, "recheck")
+    assert any(r.status == 301 and r.url.endswith(moved) for r in web.requests)
+    with session(data) as db:
+        schedule = db.get(RecheckSchedule, article(db, moved).id)
+        assert (schedule.state, schedule.next_check_at) == ("moved", None)
+        # the target is an article of its own, still watched
+        assert db.get(RecheckSchedule, article(db, target).id).state == "watching"
