@@ -5,17 +5,42 @@ back from its WARC file, :func:`archive.replay.page_text`), so a page
 extracted live and one read back from the archive give the same text.
 The extraction result always names the extractor and its version, because
 researchers comparing versions of an article must know whether a change is
-the outlet's or the extractor's.
+the outlet's or the extractor's; and it says which evidence decided its text.
+
+The page is parsed once. What it states about itself (schema.org JSON-LD and
+microdata, og:/article: meta tags; :mod:`archive.extraction.evidence`) gives
+its types, its date and, when the publisher states it, the article's own body,
+which confirms, trims or replaces what trafilatura's fast heuristics found
+(:mod:`archive.extraction.vouching`); news boilerplate trafilatura keeps is
+dropped last (:mod:`archive.extraction.boilerplate`).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from importlib.metadata import version
 from typing import Any
 
-EXTRACTOR = "trafilatura"
+__all__ = ["EXTRACTOR", "EXTRACTOR_VERSION", "Extraction", "extract_article", "not_after"]
+
+LOGGER = logging.getLogger(__name__)
+
+EXTRACTOR = "newsarchive"
+#: The version of this module's extraction logic: raise it with every change that can change a text.
+LOGIC_VERSION = "2"
+EXTRACTOR_VERSION: str = f"{LOGIC_VERSION}+trafilatura-{version('trafilatura')}"
+
+#: Which evidence decided an extraction's text (``Extraction.method``).
+STRUCTURED_DATA = "structured-data"  # the publisher's own articleBody trimmed or replaced trafilatura's text
+HEURISTICS = "heuristics"  # trafilatura's fast heuristics, news boilerplate dropped
+FALLBACK = "fallback"  # trafilatura's full cascade (readability, jusText), after the fast one found little
+UNKNOWN = "unknown"  # a record written before extractions said how they were made
+
+#: A page longer than this (characters, or bytes before decoding) is not extracted: the
+#: crawler's EXTRACTION_MAX_SIZE has the same default.
+MAX_HTML_SIZE = 5_000_000
 
 #: Blocks that sit inside the article element on many outlets and that
 #: trafilatura keeps as text: licence notes (their licence is still read into
@@ -24,12 +49,11 @@ PRUNE_XPATHS = [
     "//*[a[@rel='license']]",
     "//*[contains(@class, 'donat') or contains(@class, 'appeal') or contains(@id, 'donat')]",
 ]
-EXTRACTOR_VERSION: str = version("trafilatura")
 
 
 @dataclass(frozen=True)
 class Extraction:
-    """What trafilatura read from one page, plus where its dates came from."""
+    """What the extractor read from one page, how, and what the page says it is."""
 
     text: str
     title: str | None = None
@@ -43,6 +67,9 @@ class Extraction:
     extractor: str = EXTRACTOR
     extractor_version: str = EXTRACTOR_VERSION
     warnings: list[str] = field(default_factory=list)
+    method: str = UNKNOWN  # STRUCTURED_DATA, HEURISTICS or FALLBACK
+    og_type: str | None = None  # the page's og:type, lowercased ("article", "website", …)
+    schema_types: list[str] = field(default_factory=list)  # its schema.org types, JSON-LD then microdata
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,53 +80,22 @@ def extract_article(
     url: str,
     fetched_at: datetime,
 ) -> Extraction | None:
-    """Extract one article; ``None`` when the page holds no article text.
+    """Extract one article; ``None`` when the page holds no article text (the reason is logged).
 
     Dates after ``fetched_at`` are refused: a page cannot have been published
     after we saw it, so such a date is a parsing error (or a "last updated"
-    clock), never the publication date.
+    clock), never the publication date. Whatever the input, this returns rather
+    than raises: a worker extracting a hostile page must survive it.
     """
     # Imported here: trafilatura and what it loads (lxml, htmldate, justext, courlan) take a quarter
     # of a second, which only the extraction workers need to pay, not every crawler and CLI process.
-    import trafilatura
-    from trafilatura.settings import set_date_params
+    from archive.extraction.pipeline import extract
 
-    tree = trafilatura.load_html(html)
-    if tree is None:
+    try:
+        return extract(html, url, fetched_at)
+    except Exception as error:  # noqa: BLE001 -- any page, any parser bug: "no article", never a dead worker
+        LOGGER.warning("no article extracted from %s: %s: %s", url, type(error).__name__, error)
         return None
-    # read before extraction, which prunes the tree in place
-    declared_language = (tree.get("lang") or "").split("-")[0].strip().lower() or None
-    # htmldate's own upper bound stays "today": bounded by the fetch date it would
-    # settle for an older, wrong date (an image path's /2019/02/) instead of refusing.
-    params = set_date_params(extensive=True)
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        deduplicate=False,  # the dedup cache is process-wide: output would depend on crawl order
-        prune_xpath=PRUNE_XPATHS,
-        date_extraction_params=params,
-    )
-    if document is None or not (document.text or "").strip():
-        return None
-    warnings = []
-    published = not_after(document.date, fetched_at.date())
-    if document.date and published is None:
-        warnings.append(f"page date {document.date} is after the fetch; dropped")
-    return Extraction(
-        text=document.text.strip(),
-        title=document.title,
-        author=document.author,
-        published=published,
-        sitename=document.sitename,
-        language=document.language or declared_language,
-        canonical_url=document.url,
-        description=document.description,
-        license=document.license,
-        warnings=warnings,
-    )
 
 
 def not_after(value: str | None, limit: date) -> str | None:

@@ -176,6 +176,9 @@ def parse_metadata(data: Mapping[str, Any] | None) -> MetadataRecord | None:
             extractor=data.get("extractor") or UNKNOWN_EXTRACTOR,
             extractor_version=data.get("extractor_version") or UNKNOWN_EXTRACTOR,
             warnings=list(data.get("warnings") or []),
+            method=data.get("method") or UNKNOWN_EXTRACTOR,
+            og_type=data.get("og_type"),
+            schema_types=list(data.get("schema_types") or []),
         )
         return ArticleRecord(extraction, data.get("outlet"))
     if kind == LISTING:

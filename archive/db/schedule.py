@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, DateTime, Integer, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from archive.db.models import Article, ArticleVersion, Capture, Outlet, RecheckCount, RecheckSchedule, Url
@@ -235,7 +235,8 @@ _DUE = (
     .where(
         _schedule.c.next_check_at <= bindparam("now"),
         tuple_(_schedule.c.next_check_at, _schedule.c.article_id)
-        > tuple_(bindparam("after_key"), bindparam("after_id")),
+        # typed, or SQLite's driver writes the datetime without its microseconds and a row comes back twice
+        > tuple_(bindparam("after_key", type_=DateTime()), bindparam("after_id", type_=Integer())),
     )
     .order_by(_schedule.c.next_check_at, _schedule.c.article_id)
     .limit(bindparam("limit"))

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+import re
+import time
 from datetime import datetime, timezone
 
 import pytest
 
-from archive.extract import EXTRACTOR_VERSION, extract_article
+from archive.extract import EXTRACTOR_VERSION, Extraction, extract_article
+from archive.extraction.boilerplate import is_boilerplate
+from archive.format import ArticleRecord, article_payload, parse_metadata
 from tests.fixtureweb.data import Seed, load_seeds
 from tests.fixtureweb.server import SITE_DIR
 
@@ -55,7 +61,7 @@ def test_metadata(seed: Seed) -> None:
     assert result.sitename == seed.sitename
     assert result.language == seed.language
     assert result.canonical_url == seed.url
-    assert (result.extractor, result.extractor_version) == ("trafilatura", EXTRACTOR_VERSION)
+    assert (result.extractor, result.extractor_version) == ("newsarchive", EXTRACTOR_VERSION)
 
 
 def test_a_date_after_the_fetch_is_refused() -> None:
@@ -80,3 +86,241 @@ def test_licence_is_metadata_not_text() -> None:
 )
 def test_pages_without_article_text_give_none(html: bytes) -> None:
     assert extract_article(html, "http://example.com/x", FETCHED) is None
+
+
+# -- how a result was made, and what the page says it is ----------------------------------------------------------
+
+PARAGRAPHS = [
+    "The city council approved the new transit budget on Tuesday after a debate that lasted well into the night.",
+    "Under the plan, bus service on the three busiest routes will run every ten minutes from six in the morning.",
+    "Council member Ana Ruiz said the vote was the result of two years of meetings with riders and drivers alike.",
+    "Opponents argued that the cost of the plan would fall on property owners, and promised to challenge it.",
+    "The transit authority expects the first new buses to arrive in the spring, with the full schedule by summer.",
+    "Riders who spoke at the meeting said they had waited years for service that matched the size of the city.",
+]
+
+
+def news_page(
+    paragraphs: list[str],
+    *,
+    inside: str = "",
+    after: str = "",
+    json_ld: str | None = None,
+    meta: str = "",
+) -> str:
+    """A news page as outlets write them: chrome around an article element holding the story."""
+    script = f'<script type="application/ld+json">{json_ld}</script>' if json_ld is not None else ""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Council approves transit budget</title>'
+        f'<meta property="og:type" content="article">{meta}{script}</head><body>'
+        '<header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav></header>'
+        f"<main><article><h1>Council approves transit budget</h1>{body}{inside}</article>{after}</main>"
+        "<footer><p>Copyright 2019 The Valley Ledger. All rights reserved.</p></footer></body></html>"
+    )
+
+
+def ld_article(body: str, url: str = "https://www.valleyledger.example/news/council-transit-budget", **more) -> str:
+    data = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Council approves transit budget"}
+    data.update({"articleBody": body, "url": url, **more})
+    return json.dumps(data)
+
+
+PAGE_URL = "https://www.valleyledger.example/news/council-transit-budget"
+
+
+def extract(html: str | bytes) -> Extraction:
+    result = extract_article(html, PAGE_URL, FETCHED)
+    assert result is not None
+    return result
+
+
+HEADLINE = "Council approves transit budget"
+
+
+def lines_of(result: Extraction) -> list[str]:
+    """The text's lines but the headline (trafilatura keeps an article's h1, a publisher's body does not)."""
+    return [line.strip() for line in result.text.splitlines() if line.strip() and line.strip() != HEADLINE]
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=[s.outlet for s in SEEDS])
+def test_declared_types_are_the_pages_own(seed: Seed) -> None:
+    html = page_html(seed).decode()
+    declared = set()
+    for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S):
+        value = json.loads(block).get("@type")
+        declared.update(value if isinstance(value, list) else [value])
+    result = extract_article(page_html(seed), seed.url, FETCHED)
+    assert result is not None
+    assert result.og_type == re.search(r'property="og:type" content="([^"]+)"', html)[1]
+    assert declared and declared <= set(result.schema_types)
+    assert result.method in {"structured-data", "heuristics", "fallback"}
+
+
+def test_the_publishers_body_trims_what_it_does_not_vouch_for() -> None:
+    teaser_box = (
+        '<div class="promo-box"><p>Our reporters cover the city council every week, and you can find all '
+        "of their stories on council decisions, budgets and elections in one place on our council page.</p></div>"
+    )
+    page = news_page(PARAGRAPHS, inside=teaser_box, json_ld=ld_article("\n\n".join(PARAGRAPHS)))
+    result = extract(page)
+    assert result.method == "structured-data"
+    assert lines_of(result) == PARAGRAPHS
+
+
+def test_without_structured_data_the_heuristics_decide() -> None:
+    result = extract(news_page(PARAGRAPHS * 2))
+    assert result.method == "heuristics"
+    assert lines_of(result) == PARAGRAPHS * 2
+
+
+def test_an_article_body_of_another_url_is_not_trusted() -> None:
+    other = ld_article(
+        "A different story about a football match. " * 30, url="https://www.valleyledger.example/sport/cup"
+    )
+    result = extract(news_page(PARAGRAPHS * 2, json_ld=other))
+    assert result.method == "heuristics"
+    assert "football" not in result.text
+    assert lines_of(result) == PARAGRAPHS * 2
+    assert any("another URL" in warning for warning in result.warnings)
+
+
+def test_an_article_body_of_a_megabyte_is_not_trusted() -> None:
+    huge = ld_article("Padding words that no reader ever sees on the page. " * 20_000)
+    result = extract(news_page(PARAGRAPHS * 2, json_ld=huge))
+    assert result.method == "heuristics"
+    assert "Padding words" not in result.text
+    assert result.warnings
+
+
+@pytest.mark.parametrize(
+    "json_ld",
+    ['{"@type": "NewsArticle", "articleBody": "The city council', "[" * 50_000 + "]" * 50_000, "not json at all"],
+    ids=["truncated", "deeply-nested", "malformed"],
+)
+def test_broken_structured_data_leaves_the_heuristics(json_ld: str) -> None:
+    result = extract(news_page(PARAGRAPHS * 2, json_ld=json_ld))
+    assert result.method == "heuristics"
+    assert lines_of(result) == PARAGRAPHS * 2
+
+
+def test_the_stated_publication_date_is_used() -> None:
+    # a date in the text that an exhaustive search could prefer: the page states its own
+    page = news_page([*PARAGRAPHS, "The previous budget was approved on 12 March 2017."], meta="").replace(
+        "</head>", '<meta property="article:published_time" content="2019-02-26T08:00:00+01:00"></head>'
+    )
+    assert extract(page).published == "2019-02-26"
+
+
+def test_a_stated_date_after_the_fetch_is_refused() -> None:
+    page = news_page(PARAGRAPHS, json_ld=ld_article("\n".join(PARAGRAPHS), datePublished="2019-06-01T10:00:00Z"))
+    result = extract(page)
+    assert result.published is None
+    assert any("after the fetch" in warning for warning in result.warnings)
+
+
+# -- news boilerplate ---------------------------------------------------------------------------------------------
+
+BOILERPLATE_LINES = [
+    "Read more: Mayor promises new bike lanes before the election",
+    "Advertisement",
+    "Photo: Getty Images",
+    "Sign up for our morning newsletter and get the day's news in your inbox.",
+    "Share this article",
+    "Related stories",
+]
+
+
+def test_news_boilerplate_inside_the_article_is_dropped() -> None:
+    mixed = [PARAGRAPHS[0], BOILERPLATE_LINES[0], PARAGRAPHS[1], BOILERPLATE_LINES[1], *PARAGRAPHS[2:4]]
+    mixed += [BOILERPLATE_LINES[2], *PARAGRAPHS[4:], *BOILERPLATE_LINES[3:]]
+    result = extract(news_page(mixed))
+    assert lines_of(result) == PARAGRAPHS
+
+
+@pytest.mark.parametrize("line", BOILERPLATE_LINES)
+def test_boilerplate_wordings(line: str) -> None:
+    assert is_boilerplate(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Read the full report, the council said, before judging the plan.",
+        "The newsletter, which the council sends to every household, listed the new routes on its front page "
+        "and explained in detail why the routes were chosen, which stops were moved and what the fares would be "
+        "for students and pensioners.",
+        "Related parties must disclose their interests, the auditor said.",
+    ],
+)
+def test_body_lines_that_mention_boilerplate_words_are_kept(line: str) -> None:
+    assert not is_boilerplate(line)
+
+
+# -- bad input ----------------------------------------------------------------------------------------------------
+
+
+def within(seconds: float, html: str | bytes) -> Extraction | None:
+    start = time.perf_counter()
+    result = extract_article(html, PAGE_URL, FETCHED)
+    assert time.perf_counter() - start < seconds
+    return result
+
+
+def test_a_page_of_tens_of_megabytes_is_refused_at_once() -> None:
+    html = news_page(PARAGRAPHS * 40_000)
+    assert len(html) > 20_000_000
+    assert within(1.0, html) is None
+    assert within(1.0, html.encode()) is None
+
+
+def test_a_deeply_nested_page_gives_a_result_or_none_in_bounded_time() -> None:
+    html = "<html><body>" + "<div>" * 100_000 + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>" * 100_000
+    result = within(10.0, html)
+    assert result is None or result.text
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        news_page(PARAGRAPHS).encode("utf-16"),
+        news_page(PARAGRAPHS).replace('charset="utf-8"', 'charset="x-unknown-charset"').encode("latin-1", "replace"),
+        news_page(PARAGRAPHS)[:-400],
+    ],
+    ids=["utf-16", "unknown-encoding", "truncated"],
+)
+def test_odd_encodings_and_truncated_pages_still_give_the_article(html: str | bytes) -> None:
+    result = within(5.0, html)
+    assert result is not None
+    assert PARAGRAPHS[0] in result.text
+
+
+@pytest.mark.parametrize("html", [b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 100, "\x00\x01" * 5000])
+def test_binary_input_gives_none(html: str | bytes) -> None:
+    assert within(1.0, html) is None
+
+
+# -- the result as a record ---------------------------------------------------------------------------------------
+
+
+def test_the_result_crosses_processes_and_becomes_a_record() -> None:
+    result = extract(news_page(PARAGRAPHS, json_ld=ld_article("\n".join(PARAGRAPHS))))
+    assert pickle.loads(pickle.dumps(result)) == result
+    payload = json.loads(json.dumps(article_payload("Valley Ledger", result)))
+    record = parse_metadata(payload)
+    assert isinstance(record, ArticleRecord)
+    assert record.extraction == result
+    assert (result.schema_types, result.og_type) == (["NewsArticle"], "article")
+
+
+def test_a_record_written_before_the_new_fields_still_parses() -> None:
+    payload = article_payload(None, Extraction(text="Body.", extractor="trafilatura", extractor_version="2.3.1"))
+    for name in ("method", "og_type", "schema_types"):
+        del payload[name]
+    record = parse_metadata(payload)
+    assert isinstance(record, ArticleRecord)
+    assert (record.extraction.method, record.extraction.og_type, record.extraction.schema_types) == (
+        "unknown",
+        None,
+        [],
+    )

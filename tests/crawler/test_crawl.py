@@ -12,6 +12,7 @@ from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.db import Article, Capture, FetchError, Observation, Outlet, open_database, session_factory
+from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
 from archive.warc import read_record
 from tests.conftest import CrawlRun
 from tests.fixtureweb.data import load_cases, load_seeds
@@ -91,7 +92,7 @@ def test_one_article_per_seed_page_with_its_outlet_and_metadata(sessions) -> Non
             assert version.author == seed.author
             assert version.published == seed.date
             assert version.language == seed.language
-            assert version.extractor == "trafilatura" and version.extractor_version
+            assert version.extractor == EXTRACTOR and version.extractor_version == EXTRACTOR_VERSION
             for line in seed.body_lines:
                 assert line.strip() in version.text
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.db import Capture, open_database, session_factory
+from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
 from archive.format import ARTICLE, described_url
 from archive.warc import iter_records, read_record
 from tests.conftest import CrawlRun, run_crawl
@@ -170,5 +171,5 @@ def test_each_article_is_described_in_the_archive_itself(fixture_crawl: CrawlRun
         assert record.rec_headers.get_header("Content-Type") == "application/json"
         data = article.data
         assert data["title"] == seeds[url].title and data["outlet"] == seeds[url].outlet
-        assert data["extractor"] == "trafilatura" and data["extractor_version"]
+        assert data["extractor"] == EXTRACTOR and data["extractor_version"] == EXTRACTOR_VERSION
         assert all(line.strip() in data["text"] for line in seeds[url].body_lines)

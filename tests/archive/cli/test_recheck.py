@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from archive.cli import main
+from archive.cli import recheck as recheck_command
 from archive.db import open_database, session_factory
-from tests.archive.queries.checked import EXPECTED, RENAMED, STORY, checked_article, schedule_scenario
+from tests.archive.queries.checked import EXPECTED, RENAMED, STORY, AtNoon, checked_article, schedule_scenario
 
 
 @pytest.fixture
@@ -23,9 +24,12 @@ def sessions_of(options: list[str]):
     return engine, session_factory(engine)
 
 
-def test_status_per_outlet_with_a_total(archive: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_per_outlet_with_a_total(
+    archive: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recheck_command, "datetime", AtNoon)
     engine, sessions = sessions_of(archive)
-    schedule_scenario(tmp_path / "warcs", sessions, datetime.now(timezone.utc))
+    schedule_scenario(tmp_path / "warcs", sessions, AtNoon.now())
     engine.dispose()
     assert main([*archive, "recheck", "status"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -37,9 +41,12 @@ def test_status_per_outlet_with_a_total(archive: list[str], tmp_path: Path, caps
     assert cells["(all outlets)"][:4] == ["4", "2", "1", "2"]
 
 
-def test_status_of_one_outlet_exported(archive: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_of_one_outlet_exported(
+    archive: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recheck_command, "datetime", AtNoon)
     engine, sessions = sessions_of(archive)
-    schedule_scenario(tmp_path / "warcs", sessions, datetime.now(timezone.utc))
+    schedule_scenario(tmp_path / "warcs", sessions, AtNoon.now())
     engine.dispose()
     out = tmp_path / "status.csv"
     assert main([*archive, "recheck", "status", "--outlet", "Example News", "-o", str(out)]) == 0

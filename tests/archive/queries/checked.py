@@ -7,7 +7,7 @@ ingester would have made from the captures.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select
@@ -155,3 +155,12 @@ def schedule_scenario(folder: Path, sessions: sessionmaker[Session], now: dateti
 
 def _article_url(name: str) -> str:
     return f"http://other.example.org/news/{name}" if name.startswith("b") else f"http://www.example.com/news/{name}"
+
+
+class AtNoon(datetime):
+    """A clock stopped on the hour, for the commands and pages that read the time themselves:
+    the recheck rate is over complete clock hours, so the checks counted depend on the minute."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return datetime(2019, 3, 5, 12, 0, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from archive.db import open_database, session_factory
 from archive.queries import find_article
 from archive.web import app as web_app
 from archive.web import create_app
-from tests.archive.queries.checked import EXPECTED, RENAMED, STORY, checked_article, schedule_scenario
+from tests.archive.queries.checked import EXPECTED, RENAMED, STORY, AtNoon, checked_article, schedule_scenario
 
 
 @pytest.fixture
@@ -48,19 +48,11 @@ def test_the_article_page_shows_each_check_beside_the_versions(tmp_path: Path, c
     assert "style=" not in page.split("<main>", 1)[1]  # the CSP allows no inline style
 
 
-class _AtNoon(datetime):
-    """The app's clock, stopped on the hour: the rate is over complete clock hours."""
-
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        return datetime(2019, 3, 5, 12, 0, tzinfo=timezone.utc)
-
-
 def test_the_schedule_line_and_the_rechecks_page(
     tmp_path: Path, client: FlaskClient, sessions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(web_app, "datetime", _AtNoon)
-    ids = schedule_scenario(tmp_path / "warcs", sessions, _AtNoon.now())
+    monkeypatch.setattr(web_app, "datetime", AtNoon)
+    ids = schedule_scenario(tmp_path / "warcs", sessions, AtNoon.now())
     article = client.get(f"/articles/{ids['a2']}").get_data(as_text=True)
     assert "Recheck schedule: <strong>watching</strong>" in article
     settled = client.get(f"/articles/{ids['a4']}").get_data(as_text=True)

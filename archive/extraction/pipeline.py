@@ -1,0 +1,141 @@
+"""One page through extraction: checks on the input, one parse, the page's own evidence,
+trafilatura's fast heuristics (its full cascade only when they found little), the
+publisher's body, news boilerplate, metadata."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+
+from archive.extract import (
+    FALLBACK,
+    HEURISTICS,
+    MAX_HTML_SIZE,
+    PRUNE_XPATHS,
+    STRUCTURED_DATA,
+    Extraction,
+)
+from archive.extraction.boilerplate import drop_boilerplate
+from archive.extraction.evidence import read_evidence
+from archive.extraction.metadata import byline, read_metadata
+from archive.extraction.parsing import parse_page
+from archive.extraction.vouching import key, reconcile
+
+__all__ = ["extract"]
+
+LOGGER = logging.getLogger(__name__)
+
+#: Elements removed before trafilatura reads the page (see _strip_inert).
+INERT_ELEMENTS = (
+    "style", "svg", "noscript", "template", "iframe", "link", "meta",
+    "nav", "footer", "aside", "select", "option", "button", "input",
+)  # fmt: skip
+#: A fast extraction shorter than this (characters) of a page that says it is an article is redone
+#: with trafilatura's full cascade: the fast heuristics missed most of it. (On pages that do not
+#: say so, a short text is as often all there is: the full cascade there adds as much as it loses.)
+SHORT_TEXT = 1000
+#: Share of control characters (other than whitespace) above which an input is binary, not HTML.
+BINARY_SHARE = 0.05
+
+
+def extract(html: str | bytes, url: str, fetched_at: datetime) -> Extraction | None:
+    """See :func:`archive.extract.extract_article`."""
+    refusal = _refusal(html)
+    if refusal:
+        LOGGER.info("no article extracted from %s: %s", url, refusal)
+        return None
+    tree = parse_page(html)
+    if tree is None:
+        LOGGER.info("no article extracted from %s: not HTML", url)
+        return None
+    evidence = read_evidence(tree, url)
+    metadata = read_metadata(tree, url, evidence, fetched_at.date(), licensed=_mentions_licence(html))
+    _strip_inert(tree)
+
+    method = HEURISTICS
+    lines = _paragraphs(tree, url, fast=True)
+    if evidence.says_article and len("\n".join(lines)) < SHORT_TEXT:
+        lines, method = _paragraphs(tree, url, fast=False), FALLBACK
+    if evidence.body:
+        reconciled = reconcile(lines, evidence.body, lambda: key(_visible_text(tree)))
+        if reconciled.decided:
+            lines, method = reconciled.lines, STRUCTURED_DATA
+    text = "\n".join(drop_boilerplate(lines)).strip()
+    if not text:
+        LOGGER.info("no article extracted from %s: no article text", url)
+        return None
+    author = metadata.author
+    if author is None and evidence.says_article:  # a search of the whole page, for articles only
+        author = byline(tree)
+    return Extraction(
+        text=text,
+        title=metadata.title,
+        author=author,
+        published=metadata.published,
+        sitename=metadata.sitename,
+        language=metadata.language,
+        canonical_url=metadata.canonical_url,
+        description=metadata.description,
+        license=metadata.license,
+        warnings=[*metadata.warnings, *evidence.warnings],
+        method=method,
+        og_type=evidence.og_type,
+        schema_types=list(evidence.schema_types),
+    )
+
+
+def _refusal(html: str | bytes) -> str | None:
+    """Why an input is not extracted at all, if it is not."""
+    if len(html) > MAX_HTML_SIZE:
+        return f"{len(html):,} {'bytes' if isinstance(html, bytes) else 'characters'}, over {MAX_HTML_SIZE:,}"
+    sample = html[:4096]
+    if isinstance(sample, bytes):
+        if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return None  # UTF-16 with its byte order mark: NUL bytes are expected
+        sample = sample.decode("latin-1")
+    controls = sum(1 for char in sample if char < " " and char not in "\t\n\r\f")
+    if sample and controls / len(sample) > BINARY_SHARE:
+        return "binary content"
+    return None
+
+
+def _mentions_licence(html: str | bytes) -> bool:
+    """Whether the page may name a licence (trafilatura looks for CC links and rel=license): a
+    substring test on the source spares most pages its search of every link."""
+    if isinstance(html, bytes):
+        return b"license" in html or b"creativecommons" in html
+    return "license" in html or "creativecommons" in html
+
+
+def _strip_inert(tree: HtmlElement) -> None:
+    """Remove what never holds article text and what trafilatura deletes first anyway (scripts but
+    JSON-LD, styles, drawings, menus, form controls, footers): every later pass over the tree, and
+    trafilatura makes many, then walks a tree a third smaller. Forms stay: some sites wrap the
+    whole page in one."""
+    for script in [s for s in tree.iter("script") if s.get("type", "").strip().lower() != "application/ld+json"]:
+        script.drop_tree()  # keeps the text that follows it
+    etree.strip_elements(tree, *INERT_ELEMENTS, with_tail=False)
+
+
+def _paragraphs(tree: HtmlElement, url: str, *, fast: bool) -> list[str]:
+    """trafilatura's text of the page, paragraph by paragraph (it copies the tree, which stays whole)."""
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=fast,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=False,  # the dedup cache is process-wide: output would depend on crawl order
+        prune_xpath=PRUNE_XPATHS,
+    )
+    text = document.text if document is not None else ""
+    return [line for line in (text or "").splitlines() if line.strip()]
+
+
+def _visible_text(tree: HtmlElement) -> str:
+    """The text a reader of the page sees (scripts, styles and JSON-LD left out)."""
+    return " ".join(tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"))

@@ -1,0 +1,85 @@
+"""Reconciling trafilatura's paragraphs with the ``articleBody`` the publisher states.
+
+The publisher's own body is the best evidence of what the article is, but it is often
+truncated (paywalls, teasers), stripped of subheadings, or formatted differently; and
+trafilatura's heuristics see the page as rendered. So the body decides only where the
+two agree that they describe the same text: when trafilatura's paragraphs cover most of
+it, the paragraphs it does not contain at the edges of the text (where related links,
+newsletter boxes and author bios sit) are dropped; when trafilatura found next to nothing
+and the page itself shows the body, the body replaces it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Reconciled", "reconcile"]
+
+#: Share of the body's characters trafilatura's paragraphs must cover to be trimmed by it.
+AGREEMENT = 0.6
+#: Below this share, trafilatura missed the article and the body replaces its text.
+MISSED = 0.25
+#: Trafilatura's text shorter than this (letters) is replaced by a body it missed; a longer one
+#: is the teaser a paywalled page shows, which is what its reader sees.
+FOUND_LITTLE = 500
+#: A body shorter than this (characters) is a teaser, not the article.
+MIN_BODY = 400
+#: Beyond this length a paragraph is vouched for by its start and end, not as a whole.
+LONG_LINE = 300
+
+_NON_WORD = re.compile(r"\W+")
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """The text to keep, and whether the publisher's body decided it."""
+
+    lines: list[str]
+    decided: bool
+
+
+def key(text: str) -> str:
+    """Text reduced to its letters and digits: punctuation, spacing and markup differ between
+    the page and the structured data, the words do not."""
+    return _NON_WORD.sub("", text.casefold())
+
+
+def reconcile(lines: list[str], body: str, page_key: Callable[[], str]) -> Reconciled:
+    """Trafilatura's ``lines`` trimmed or replaced by the publisher's ``body``, when it decides.
+
+    ``page_key`` gives the :func:`key` of the text the page shows (asked for only when needed:
+    it costs a walk of the page): a body that does not appear on the page (another article's,
+    or text the reader never sees) never replaces anything.
+    """
+    body_key = key(body)
+    if len(body_key) < MIN_BODY:
+        return Reconciled(lines, False)
+    vouched = [_vouched(key(line), body_key) for line in lines]
+    covered = sum(len(key(line)) for line, ok in zip(lines, vouched, strict=True) if ok) / len(body_key)
+    if covered >= AGREEMENT:
+        # the lines before the first vouched one stay: standfirsts and leads are the article's,
+        # and publishers often leave them out of the body; what follows the last one is not
+        last = len(vouched) - 1 - vouched[::-1].index(True)
+        return Reconciled(lines[: last + 1], True)
+    found = sum(len(key(line)) for line in lines)
+    if covered < MISSED and found < FOUND_LITTLE and _shown(body_key, page_key()):
+        paragraphs = [" ".join(p.split()) for p in body.splitlines()]
+        return Reconciled([p for p in paragraphs if p], True)
+    return Reconciled(lines, False)
+
+
+def _vouched(line_key: str, body_key: str) -> bool:
+    if not line_key:
+        return False
+    if len(line_key) <= LONG_LINE:
+        return line_key in body_key
+    return line_key[:100] in body_key and line_key[-100:] in body_key
+
+
+def _shown(body_key: str, page_key: str) -> bool:
+    """Whether the page shows the body: its start, middle and end are all in the page's text."""
+    size = 80
+    middle = len(body_key) // 2
+    return all(part in page_key for part in (body_key[:size], body_key[middle : middle + size], body_key[-size:]))

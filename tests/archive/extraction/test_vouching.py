@@ -1,0 +1,48 @@
+"""The publisher's articleBody against trafilatura's paragraphs."""
+
+from __future__ import annotations
+
+from archive.extraction.vouching import key, reconcile
+
+BODY = [
+    "The council approved the transit budget on Tuesday after a long debate that went on into the night.",
+    "Bus service on the three busiest routes will run every ten minutes from six in the morning, it said.",
+    "Opponents said the cost of the plan would fall on property owners and promised to fight it in court.",
+    "The first new buses are expected in the spring, and the full timetable should be in place by summer.",
+    "Riders at the meeting said they had waited years for service that matched the size of their city.",
+]
+LEAD = "Buses every ten minutes: what the new budget means for riders."
+TAIL = ["Sign up for our newsletter", "More from the city desk: five stories you may have missed this week."]
+
+
+def never() -> str:
+    raise AssertionError("the page's text was not needed")
+
+
+def test_key_ignores_punctuation_case_and_spacing() -> None:
+    assert key("It’s  the Council's  “plan”!") == key("its the councils plan")
+
+
+def test_lines_after_the_last_vouched_one_are_dropped_the_lead_stays() -> None:
+    result = reconcile([LEAD, *BODY, *TAIL], "\n".join(BODY), never)
+    assert result.decided
+    assert result.lines == [LEAD, *BODY]
+
+
+def test_a_teaser_body_decides_nothing() -> None:
+    result = reconcile([*BODY, *TAIL], BODY[0], never)
+    assert (result.lines, result.decided) == ([*BODY, *TAIL], False)
+
+
+def test_a_body_trafilatura_missed_replaces_its_text_only_if_the_page_shows_it() -> None:
+    body = "\n".join(BODY)
+    shown = reconcile(["Menu", "Home"], body, lambda: key(" ".join(["Menu", *BODY, "Footer"])))
+    assert (shown.lines, shown.decided) == (BODY, True)
+    hidden = reconcile(["Menu", "Home"], body, lambda: key("Menu Home Footer"))
+    assert (hidden.lines, hidden.decided) == (["Menu", "Home"], False)
+
+
+def test_a_paywall_teaser_is_kept_when_the_body_is_the_full_text() -> None:
+    teaser = ["A long teaser paragraph that the paywalled page shows to every reader before the wall. " * 8]
+    result = reconcile(teaser, "\n".join(BODY * 3), never)
+    assert (result.lines, result.decided) == (teaser, False)
