@@ -79,7 +79,8 @@ class CrawlResult:
 class WebServer:
     """The synthetic web in a process of its own (its own core, its own GIL)."""
 
-    def __init__(self, web: SynthWeb, log_dir: Path) -> None:
+    def __init__(self, web: SynthWeb, log_dir: Path, *options: str) -> None:
+        """``options``: further arguments of ``python -m bench.synthweb serve`` (``--ignore-conditionals``)."""
         self.web = web
         log_dir.mkdir(parents=True, exist_ok=True)
         self._stderr = (log_dir / "synthweb.stderr.txt").open("wb")
@@ -95,6 +96,7 @@ class WebServer:
                 str(web.articles),
                 "--seed",
                 str(web.seed),
+                *options,
             ],
             cwd=REPO,
             stdout=subprocess.PIPE,
@@ -128,12 +130,14 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self._stderr.close()
 
 
 @contextmanager
-def serving(web: SynthWeb, log_dir: Path) -> Iterator[WebServer]:
-    server = WebServer(web, log_dir)
+def serving(web: SynthWeb, log_dir: Path, *options: str) -> Iterator[WebServer]:
+    server = WebServer(web, log_dir, *options)
     try:
         yield server
     finally:

@@ -40,7 +40,10 @@ from bench.crawls import (
 from bench.measure import Measured, machine, median, run_measured
 from bench.synthweb import SynthWeb, measure_server
 
-GROUPS = ("crawl", "extract", "warc", "lookup", "memory")
+GROUPS = ("crawl", "extract", "warc", "lookup", "memory", "rechecks")
+#: Groups run only when asked for (--only): longer than the small suite's ten minutes on 2 cores
+#: (the recheck group builds databases of a million scheduled articles on both backends).
+ON_REQUEST = ("rechecks",)
 
 
 @dataclass(frozen=True)
@@ -401,6 +404,13 @@ class Suite:
                 + (f", CDXJ index in {result['cdxj_build_seconds']:.1f} s" if cdxj_us else "")
             )
 
+    # -- rechecks (bench/rechecks.py) -----------------------------------------------------------
+    def rechecks(self) -> None:
+        from bench import rechecks  # here: it imports this module's Row
+
+        articles = self.size.outlets * self.size.articles
+        rechecks.run(self, articles, self.size.outlets, self.size.captures, ("sqlite", "postgresql"))
+
     # -- memory ------------------------------------------------------------------------------
     def memory(self) -> None:
         small, large = self.size.memory_pages
@@ -452,13 +462,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--runs", type=int, help="runs per benchmark (default: 3 small, 5 full)")
-    parser.add_argument("--only", help=f"comma-separated groups of {', '.join(GROUPS)}")
+    parser.add_argument(
+        "--only", help=f"comma-separated groups of {', '.join(GROUPS)} (default: all but {', '.join(ON_REQUEST)})"
+    )
     parser.add_argument("--workdir", type=Path, help="where crawls write (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep every crawl's WARCs and database")
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     args = parser.parse_args(argv)
-    groups = args.only.split(",") if args.only else list(GROUPS)
+    groups = args.only.split(",") if args.only else [g for g in GROUPS if g not in ON_REQUEST]
     if unknown := set(groups) - set(GROUPS):
         parser.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {', '.join(GROUPS)}")
     size = SIZES[args.size]

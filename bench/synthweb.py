@@ -14,6 +14,12 @@ project's spider), and a robots.txt.
 Transport varies the way it does on the web: every third article (and the
 front, section and feed pages) is gzip-encoded when the client accepts it,
 every second article and every sitemap is sent with chunked framing.
+Article pages carry a strong ETag (one per representation: the gzip-encoded
+one has its own) and Last-Modified (the publication time), and answer a
+matching ``If-None-Match`` or ``If-Modified-Since`` with ``304 Not Modified``
+(without making the page), as news sites' servers and CDNs do; the
+``--ignore-conditionals`` switch makes the server answer 200 with the whole,
+byte-identical page instead, as servers that ignore validators do.
 
 :class:`SynthServer` serves it on 127.0.0.1 from an asyncio protocol (much
 faster than ``http.server``; :func:`measure_server` shows by how much the
@@ -23,6 +29,7 @@ host, so captures keep realistic addresses; an origin-form request is routed
 by its Host header.
 
     python -m bench.synthweb serve --outlets 10 --articles 500   # prints the proxy URL
+    python -m bench.synthweb serve ... --ignore-conditionals     # 200 to If-None-Match / If-Modified-Since
     python -m bench.synthweb seeds --outlets 10 --articles 500   # the crawler's seed list
     python -m bench.synthweb urls --outlets 10 --articles 500    # every URL the spider fetches
     python -m bench.synthweb measure --outlets 10 --articles 500 # the server's own throughput
@@ -59,7 +66,9 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-__all__ = ["Page", "SynthServer", "SynthWeb", "measure_server"]
+from werkzeug.sansio.http import is_resource_modified
+
+__all__ = ["Page", "SynthServer", "SynthWeb", "Validators", "measure_server"]
 
 SERVER_NAME = "SynthWeb/1.0"
 #: The labelled seed texts that article pages are made of: ``NAME.txt`` and ``NAME.labels``
@@ -78,6 +87,8 @@ RELATED_LINKS = 12
 GZIP_LEVEL = 1  # nginx's default (gzip_comp_level 1); cheap enough to keep the server out of the way
 CHUNK_SIZE = 16 * 1024
 MAX_REQUEST_HEAD = 64 * 1024
+
+ARTICLE_CACHE_CONTROL = ("Cache-Control", "public, max-age=300")
 
 #: /section/yyyy/mm/dd/slug-index.html
 ARTICLE_PATH = re.compile(r"/[a-z]+/\d{4}/\d{2}/\d{2}/[a-z0-9-]+-(\d+)\.html")
@@ -112,6 +123,39 @@ class Page:
     #: Sent with chunked framing (HTTP/1.1 only).
     chunked: bool = False
     headers: tuple[tuple[str, str], ...] = ()
+    #: What a conditional request for it is compared with (article pages only).
+    validators: Validators | None = None
+
+
+@dataclass(frozen=True)
+class Validators:
+    """An article page's validators, known without making the page: every page is a pure
+    function of ``(seed, outlet, index)``, so that triple names its version."""
+
+    etag: str  # strong, quoted, of the identity representation
+    last_modified: datetime
+    gzip: bool  # the page is sent gzip-encoded to a client that accepts it
+
+    def etag_for(self, gzipped: bool) -> str:
+        """The ETag of the representation sent: a gzip-encoded body is other bytes, so another
+        strong ETag (Apache's ``-gzip`` suffix)."""
+        return f'{self.etag[:-1]}-gzip"' if gzipped else self.etag
+
+    @property
+    def last_modified_header(self) -> str:
+        return format_datetime(self.last_modified, usegmt=True)
+
+    def not_modified(self, headers: dict[str, str], gzipped: bool) -> bool:
+        """Whether a request's If-None-Match (which wins when present) or If-Modified-Since
+        says the client holds this representation (RFC 9110, section 13.2.2)."""
+        if "if-none-match" not in headers and "if-modified-since" not in headers:
+            return False
+        return not is_resource_modified(
+            http_if_modified_since=headers.get("if-modified-since"),
+            http_if_none_match=headers.get("if-none-match"),
+            etag=self.etag_for(gzipped),
+            last_modified=self.last_modified,
+        )
 
 
 @dataclass(frozen=True)
@@ -281,19 +325,30 @@ class SynthWeb:
             if section in outlet.sections and m.group(2) != "1" and k <= self._section_pages(o, section):
                 return Page(200, HTML, self.section_html(o, section, k), gzip=True)
             return _not_found()
-        if m := ARTICLE_PATH.fullmatch(path):
+        if (m := ARTICLE_PATH.fullmatch(path)) and (validators := self.validators(host, path)) is not None:
             i = int(m.group(1))
-            if i < self.articles and (article := self.article(o, i)).path == path:
-                modified = format_datetime(article.published, usegmt=True)
-                return Page(
-                    200,
-                    HTML,
-                    self.article_html(o, i),
-                    gzip=i % 3 == 0,
-                    chunked=i % 2 == 1,
-                    headers=(("Last-Modified", modified), ("Cache-Control", "public, max-age=300")),
-                )
+            return Page(
+                200,
+                HTML,
+                self.article_html(o, i),
+                gzip=validators.gzip,
+                chunked=i % 2 == 1,
+                headers=(ARTICLE_CACHE_CONTROL,),
+                validators=validators,
+            )
         return _not_found()
+
+    def validators(self, host: str, path: str) -> Validators | None:
+        """The ETag and Last-Modified of the article page at ``http://{host}{path}``
+        (None for any other page): what a conditional request is answered from."""
+        outlet = self._by_host.get(host.lower().split(":")[0])
+        m = ARTICLE_PATH.fullmatch(path.split("?", 1)[0])
+        if outlet is None or m is None:
+            return None
+        i = int(m.group(1))
+        if i >= self.articles or (article := self.article(outlet.index, i)).path != path.split("?", 1)[0]:
+            return None
+        return Validators(f'"synth-{self.seed}-{outlet.index}-{i}"', article.published, gzip=i % 3 == 0)
 
     def _section_articles(self, o: int, section: str) -> range:
         """Indexes of the section's articles, newest first."""
@@ -615,7 +670,14 @@ def _outlet_filler(seed: int, host: str, kind: str) -> tuple[bytes, list[int]]:
 
 
 # -- the server ---------------------------------------------------------------------------
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 431: "Too Large"}
+REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    431: "Too Large",
+}
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -696,8 +758,17 @@ class _Connection(asyncio.Protocol):
         else:
             self._answer(method, version, Page(400, HTML, b"send an absolute URL or a Host header\n"), False, False)
             return
+        gzip_ok = accepts_gzip(headers.get("accept-encoding", ""))
+        if self.server.conditionals and (validators := self.server.web.validators(host, path)) is not None:
+            if validators.not_modified(headers, gzip_ok and validators.gzip):
+                # answered from the validators alone: the page is not made
+                page = Page(
+                    304, HTML, b"", gzip=validators.gzip, headers=(ARTICLE_CACHE_CONTROL,), validators=validators
+                )
+                self._answer(method, version, page, keep, gzip_ok)
+                return
         page = self.server.web.resolve(host, path)
-        self._answer(method, version, page, keep, accepts_gzip(headers.get("accept-encoding", "")))
+        self._answer(method, version, page, keep, gzip_ok)
 
     def _answer(self, method: str, version: str, page: Page, keep: bool, gzip_ok: bool) -> None:
         assert self.transport is not None
@@ -709,19 +780,24 @@ class _Connection(asyncio.Protocol):
             f"Content-Type: {page.content_type}",
         ]
         lines += [f"{name}: {value}" for name, value in page.headers]
+        gzipped = page.gzip and gzip_ok
+        if page.validators is not None:
+            lines.append(f"ETag: {page.validators.etag_for(gzipped)}")
+            lines.append(f"Last-Modified: {page.validators.last_modified_header}")
         if page.gzip:
             lines.append("Vary: Accept-Encoding")
-            if gzip_ok:
+            if gzipped and page.status != 304:
                 body = gzip.compress(body, GZIP_LEVEL, mtime=0)
                 lines.append("Content-Encoding: gzip")
         chunked = page.chunked and version == "HTTP/1.1"
-        lines.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}")
+        if page.status != 304:  # a 304 has no body, so no framing (RFC 9112, section 6.3)
+            lines.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}")
         if not keep:
             lines.append("Connection: close")
         elif version == "HTTP/1.0":
             lines.append("Connection: keep-alive")
         out = ["\r\n".join(lines).encode("latin-1"), b"\r\n\r\n"]
-        if method != "HEAD":
+        if method != "HEAD" and page.status != 304:
             if chunked:
                 for start in range(0, len(body), CHUNK_SIZE):
                     chunk = body[start : start + CHUNK_SIZE]
@@ -756,8 +832,10 @@ class SynthServer:
     process of its own (``python -m bench.synthweb serve``).
     """
 
-    def __init__(self, web: SynthWeb, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, web: SynthWeb, host: str = "127.0.0.1", port: int = 0, conditionals: bool = True) -> None:
         self.web = web
+        #: Whether article pages answer 304 to a matching conditional request (else always 200).
+        self.conditionals = conditionals
         self.host = host
         self.requested_port = port
         self.requests_served = 0
@@ -904,6 +982,11 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--seed", type=int, default=0)
         if name == "serve":
             command.add_argument("--port", type=int, default=0)
+            command.add_argument(
+                "--ignore-conditionals",
+                action="store_true",
+                help="answer 200 with the whole page to conditional requests",
+            )
         if name == "measure":
             command.add_argument("--clients", type=int, default=4)
     return parser
@@ -913,7 +996,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     web = SynthWeb(args.outlets, args.articles, args.seed)
     if args.command == "serve":
-        SynthServer(web, port=args.port).serve_forever()
+        SynthServer(web, port=args.port, conditionals=not args.ignore_conditionals).serve_forever()
     elif args.command == "seeds":
         print(web.seed_toml())
     elif args.command == "urls":
