@@ -19,7 +19,13 @@ exchange travels in the WARCs too, in the records this module defines:
       URL with the publication date the listing gave, if any;
   ``fetch-error/1``
       a request that got no HTTP response at all (timeout, refused
-      connection), at its URL and time.
+      connection), at its URL and time;
+  ``decision/1``
+      whether a page fetched as an article candidate was counted as one
+      (``WARC-Refers-To`` its response), the rule that decided and the
+      evidence, URL and page (:func:`archive.urlshape.article_decision`): a
+      page decided not to be an article has this record and no
+      ``article/1``, so a researcher can read why it was not counted.
 
   The ``WARC-Target-URI`` of these records is not the page's URL but
   ``urn:newsarchive:<kind>:<URL>`` (built by :func:`metadata_target`), as
@@ -52,15 +58,18 @@ from archive.extract import Extraction
 
 __all__ = [
     "ARTICLE",
+    "DECISION",
     "FETCH_ERROR",
     "KIND_KEY",
     "LISTING",
     "OUTLETS_FIELD",
     "ArticleRecord",
+    "DecisionRecord",
     "FetchErrorRecord",
     "ListedEntry",
     "ListingRecord",
     "article_payload",
+    "decision_payload",
     "described_url",
     "fetch_error_payload",
     "listing_payload",
@@ -75,6 +84,7 @@ KIND_KEY = "newsarchive"
 ARTICLE = "article/1"
 LISTING = "listing/1"
 FETCH_ERROR = "fetch-error/1"
+DECISION = "decision/1"
 #: The warcinfo field listing the crawl's outlets, as JSON.
 OUTLETS_FIELD = "newsarchive-outlets"
 #: How a metadata record's WARC-Target-URI starts: then its kind's name, a colon, and the URL it describes.
@@ -118,7 +128,19 @@ class FetchErrorRecord:
     outlet: str | None = None
 
 
-MetadataRecord = ArticleRecord | ListingRecord | FetchErrorRecord
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A ``decision/1`` payload: whether a candidate page was counted as an article, by which rule, on what."""
+
+    is_article: bool
+    rule: str
+    reasons: list[str]
+    #: The evidence as :func:`archive.urlshape.article_decision` gives it: ``url`` (the URL's verdict), ``page``.
+    evidence: dict[str, Any]
+    outlet: str | None = None
+
+
+MetadataRecord = ArticleRecord | ListingRecord | FetchErrorRecord | DecisionRecord
 
 
 def article_payload(outlet: str | None, extraction: Extraction) -> dict[str, Any]:
@@ -139,6 +161,19 @@ def listing_payload(outlet: str | None, source: str, entries: Iterable[tuple[str
 def fetch_error_payload(outlet: str | None, error: str) -> dict[str, Any]:
     """The ``fetch-error/1`` payload of a request that got no response."""
     return {KIND_KEY: FETCH_ERROR, "outlet": outlet, "error": error}
+
+
+def decision_payload(outlet: str | None, decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``decision/1`` payload of :func:`archive.urlshape.article_decision`'s answer on a page."""
+    return {
+        KIND_KEY: DECISION,
+        "outlet": outlet,
+        "is_article": bool(decision["is_article"]),
+        "rule": decision["rule"],
+        "reasons": list(decision.get("reasons") or []),
+        "url": decision.get("url") or {},
+        "page": decision.get("page") or {},
+    }
 
 
 def metadata_target(payload: Mapping[str, Any], url: str) -> str:
@@ -189,6 +224,14 @@ def parse_metadata(data: Mapping[str, Any] | None) -> MetadataRecord | None:
         )
     if kind == FETCH_ERROR:
         return FetchErrorRecord(error=str(data.get("error") or "unknown error"), outlet=data.get("outlet"))
+    if kind == DECISION:
+        return DecisionRecord(
+            is_article=data.get("is_article") is True,
+            rule=str(data.get("rule") or ""),
+            reasons=[str(reason) for reason in data.get("reasons") or []],
+            evidence={"url": data.get("url") or {}, "page": data.get("page") or {}},
+            outlet=data.get("outlet"),
+        )
     return None
 
 

@@ -23,9 +23,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 from sqlalchemy import Connection, Label, delete, insert, select, text, update
 from sqlalchemy.orm import aliased
 
@@ -39,14 +39,14 @@ THRESHOLD = 0.5
 NUM_PERM = 128
 SHINGLE_WORDS = 4
 MIN_WORDS = 40
-#: Bands and rows per band that make LSH find pairs at :data:`THRESHOLD` (datasketch's choice for it).
-_LSH = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-BANDS, ROWS = _LSH.b, _LSH.r
+#: Bands and rows per band that make LSH find pairs at :data:`THRESHOLD`: datasketch's MinHashLSH choice for
+#: it (a test holds them to it). Written out because datasketch is imported only to sign articles: it loads
+#: scipy and redis, a second or two that every crawler and command importing this module would pay.
+BANDS, ROWS = 25, 5
 _SEED = 1
 #: The hash permutations of every signature, drawn once (drawing them took a third of signing an article), and
 #: datasketch's hashing scheme, fixed: stored signatures compare only with signatures made the same way.
 _SCHEME = "affine32"
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
 _WORD = re.compile(r"[^\W_]+")
 _CHUNK = 200
 # One statement of constant shape (built once: building 25 conditions per article cost more than running them).
@@ -76,7 +76,9 @@ def signature(text: str) -> np.ndarray | None:
     words = [w.casefold() for w in _WORD.findall(text)]
     if len(words) < MIN_WORDS:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    from datasketch import MinHash
+
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=_SCHEME)
     minhash.update_batch(
         [" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)]
     )
@@ -215,3 +217,10 @@ def _newest_title() -> Label[str | None]:
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / NUM_PERM
+
+
+@cache
+def _permutations() -> np.ndarray:
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations

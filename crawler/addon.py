@@ -20,6 +20,7 @@ from scrapy.settings import BaseSettings
 
 import archive
 from crawler import distributed
+from crawler.decision import ArticleDecisionPipeline
 from crawler.distributed.addon import DistributedCrawl
 from crawler.extensions.statsfile import StatsFile
 from crawler.middlewares.conditional import ConditionalRequestMiddleware
@@ -42,6 +43,7 @@ class NewsArchive:
         settings.setdefault_in_component_priority_dict("EXTENSIONS", WarcRecorder, 0)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", StatsFile, 0)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ExtractionPipeline, 300)
+        settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ArticleDecisionPipeline, 310)
         settings.setdefault_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, RETRY_AFTER_PRIORITY
         )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from archive.extract import Extraction
+from archive.urlshape import UrlVerdict
 
 
 @dataclass
@@ -18,6 +20,11 @@ class ArticlePage:
     content_type: str
     fetched_at: datetime  # when the response was received; the extractor refuses later publication dates
     extraction: Extraction | None = None
+    #: Why the page was fetched as an article: its URL's verdict when its outlet has no article_patterns
+    #: (the page is then counted only if it says it is one); None when patterns or a recheck took it.
+    url_verdict: UrlVerdict | None = None
+    #: Whether the page is counted, and why (archive.urlshape.article_decision), once extracted and decided.
+    decision: dict[str, Any] | None = None
 
 
 @dataclass

@@ -66,6 +66,7 @@ from archive.dedup import payload_digest
 from archive.format import (
     OUTLETS_FIELD,
     article_payload,
+    decision_payload,
     fetch_error_payload,
     listing_payload,
     metadata_target,
@@ -249,7 +250,14 @@ class WarcRecorder:
         """Submit the metadata record of an article, listing or fetch failure, named after the
         page's URL but not by it (:func:`archive.format.metadata_target`): replay tools must never
         take it for a capture of the page."""
-        if isinstance(item, ArticlePage) and item.extraction is not None:
+        if isinstance(item, ArticlePage) and item.decision is not None:
+            payload = decision_payload(item.outlet, item.decision)
+            target, refers_to = metadata_target(payload, item.url), self._record_id(response)
+            self._submit(
+                lambda a: a.submit_metadata(target, refers_to, payload, datetime.now(timezone.utc), unless_revisit=True)
+            )
+        counted = isinstance(item, ArticlePage) and (item.decision is None or item.decision["is_article"])
+        if isinstance(item, ArticlePage) and item.extraction is not None and counted:
             payload = article_payload(item.outlet, item.extraction)
             target, refers_to = metadata_target(payload, item.url), self._record_id(response)
             self._submit(

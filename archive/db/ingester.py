@@ -32,6 +32,13 @@ unparseable is not indexed at all, a redirect keeps no target, an article
 falls back to the URL it was captured at, a listing drops that entry. A
 rebuild meets the same URLs and makes the same choices.
 
+Each URL belongs to the outlet whose domains own its host most
+specifically, then whose path prefix its path starts with
+(:func:`archive.seeds.owner`), the rule the crawler names outlets by in the
+metadata records, so the two agree. A ``decision/1`` record (whether a
+candidate page was counted as an article, and why) is kept with its capture,
+with the URL's shape, from which outlets learn (:mod:`archive.db.shapes`).
+
 What the metadata records hold is read through :mod:`archive.format`.
 The module is longer than most because the Ingester's prepared statements
 (built once, run millions of times in a rebuild) sit beside it: each is
@@ -72,6 +79,7 @@ from archive.db.models import (
     Article,
     ArticleVersion,
     Capture,
+    CaptureDecision,
     FetchError,
     Listing,
     Observation,
@@ -80,11 +88,20 @@ from archive.db.models import (
 )
 from archive.db.schedule import ScheduleKeeper
 from archive.extract import not_after
-from archive.format import ArticleRecord, FetchErrorRecord, ListingRecord, described_url, outlets_in, parse_metadata
+from archive.format import (
+    ArticleRecord,
+    DecisionRecord,
+    FetchErrorRecord,
+    ListingRecord,
+    described_url,
+    outlets_in,
+    parse_metadata,
+)
 from archive.reprints import add_articles
 from archive.search.index import index_versions, unindex_versions
-from archive.seeds import host_in_domains
+from archive.seeds import owner
 from archive.urls import UnparseableUrl, split_url
+from archive.urlshape import url_shape
 from archive.warc.records import ArchivedRecord
 
 __all__ = ["IngestCounts", "Ingester"]
@@ -110,6 +127,7 @@ class IngestCounts:
     observations: int = 0
     listings: int = 0
     fetch_errors: int = 0
+    decisions: int = 0  # candidate pages decided (counted as articles or not)
     skipped: int = 0
     unparseable: int = 0  # URLs in records that could not be parsed, left out of the index
 
@@ -126,7 +144,7 @@ class Ingester:
         self._sessions = sessions
         self.counts = IngestCounts()
         self._db: Connection | None = None
-        self._outlets: dict[int, list[str]] | None = None
+        self._outlets: dict[int, tuple[list[str], str | None]] | None = None
         self._url_ids: dict[str, int] = {}
         #: Record ids that revisits name but that were not indexed when they were: a revisit waits
         #: for its original only when files are read out of order (a rebuild of a folder shared by
@@ -233,6 +251,8 @@ class Ingester:
                 self._listing(record, meta)
             elif isinstance(meta, FetchErrorRecord):
                 self._fetch_error(record, meta)
+            elif isinstance(meta, DecisionRecord):
+                self._decision(record, meta)
 
     def _run(self, statement: Any, **params: Any) -> Any:
         assert self._db is not None, "only within ingest()"
@@ -247,7 +267,12 @@ class Ingester:
         for described in described_outlets:
             found = self._run(_OUTLET_BY_NAME, name=described["name"]).first()
             domains = sorted(set(found.domains if found else []) | set(described.get("allowed_domains", [])))
-            fields = {"homepage": described.get("homepage"), "domains": domains, "recheck": described.get("recheck")}
+            fields = {
+                "homepage": described.get("homepage"),
+                "domains": domains,
+                "recheck": described.get("recheck"),
+                "path_prefix": described.get("path_prefix"),
+            }
             if found is None:
                 self._run(insert(_outlets), name=described["name"], **fields)
             else:
@@ -272,22 +297,28 @@ class Ingester:
         if found is None:
             found = self._run(_URL_ID, url=url).scalar()
             if found is None:
-                host = split_url(url).host
+                parts = split_url(url)
                 # another process may be adding the same URL (a distributed crawl): wait for it, then use its row
                 insert_url = _INSERT_URL[self._db.dialect.name]  # type: ignore[union-attr]
-                found = self._run(insert_url, url=url, host=host, outlet_id=self._outlet_id_for(host)).scalar()
+                outlet_id = self._outlet_id_for(parts.host, parts.path)
+                found = self._run(insert_url, url=url, host=parts.host, outlet_id=outlet_id).scalar()
                 if found is None:
                     found = self._run(_URL_ID, url=url).scalar_one()
             self._url_ids[url] = found
         return int(found)
 
-    def _outlet_domains(self) -> dict[int, list[str]]:
+    def _outlet_claims(self) -> dict[int, tuple[list[str], str | None]]:
+        """Each outlet's domains and path prefix, by id (in id order: a tie goes to the older outlet)."""
         if self._outlets is None:
-            self._outlets = {row.id: row.domains for row in self._run(_ALL_OUTLETS)}
+            self._outlets = {row.id: (row.domains or [], row.path_prefix) for row in self._run(_ALL_OUTLETS)}
         return self._outlets
 
-    def _outlet_id_for(self, host: str) -> int | None:
-        return next((i for i, domains in self._outlet_domains().items() if host_in_domains(host, domains)), None)
+    def _outlet_domains(self, outlet_id: int) -> list[str]:
+        return self._outlet_claims()[outlet_id][0]
+
+    def _outlet_id_for(self, host: str, path: str) -> int | None:
+        """The outlet owning the URL most specifically (:func:`archive.seeds.owner`)."""
+        return owner(host, path, ((i, domains, prefix) for i, (domains, prefix) in self._outlet_claims().items()))
 
     # -- captures -----------------------------------------------------------------
 
@@ -385,7 +416,7 @@ class Ingester:
             self.counts.skipped += 1
             return
         extraction = meta.extraction
-        domains = self._outlet_domains().get(capture.outlet_id) if capture.outlet_id else None
+        domains = self._outlet_domains(capture.outlet_id) if capture.outlet_id else None
         canonical_url = self._parsed(extraction.canonical_url or None, record, "canonical URL")
         key_id = self._url(story_url(canonical_url, capture.url, domains))
         new_alias = key_id != capture.url_id
@@ -518,6 +549,36 @@ class Ingester:
         if earliest is not None:
             self._run(_SET_LISTED, article_id=article_id, date=earliest.published, source=earliest.source)
 
+    # -- decisions ----------------------------------------------------------------
+
+    def _decision(self, record: ArchivedRecord, meta: DecisionRecord) -> None:
+        """Keep why a candidate page was or was not counted; the capture's latest decision stands."""
+        if self._run(_DECISION_ID, record_id=record.record_id).scalar() is not None:
+            self.counts.skipped += 1
+            return
+        capture = self._run(_CAPTURE_FOR_ARTICLE, record_id=record.refers_to).first()
+        if capture is None:
+            logger.warning(
+                "decision record %s refers to %s, which is not indexed; skipped", record.record_id, record.refers_to
+            )
+            self.counts.skipped += 1
+            return
+        fields = {
+            "url_id": capture.url_id,
+            "is_article": meta.is_article,
+            "rule": meta.rule,
+            "reasons": meta.reasons,
+            "evidence": meta.evidence,
+            "shape": url_shape(capture.url),
+            **_pointer(record),
+        }
+        earlier = self._run(_DECISION_OF_CAPTURE, capture_id=capture.id).scalar()
+        if earlier is None:
+            self._run(insert(_decisions), capture_id=capture.id, **fields)
+        else:
+            self._run(update(_decisions).where(_decisions.c.id == earlier), **fields)
+        self.counts.decisions += 1
+
     # -- fetch errors -------------------------------------------------------------
 
     def _fetch_error(self, record: ArchivedRecord, meta: FetchErrorRecord) -> None:
@@ -551,8 +612,9 @@ _versions = ArticleVersion.__table__
 _observations = Observation.__table__
 _listings = Listing.__table__
 _fetch_errors = FetchError.__table__
+_decisions = CaptureDecision.__table__
 
-_ALL_OUTLETS = select(_outlets.c.id, _outlets.c.domains).order_by(_outlets.c.id)
+_ALL_OUTLETS = select(_outlets.c.id, _outlets.c.domains, _outlets.c.path_prefix).order_by(_outlets.c.id)
 _OUTLET_BY_NAME = select(_outlets.c.id, _outlets.c.domains).where(_outlets.c.name == bindparam("name"))
 _UPDATE_OUTLET = update(_outlets).where(_outlets.c.id == bindparam("id_"))
 _URL_ID = select(_urls.c.id).where(_urls.c.url == bindparam("url"))
@@ -679,6 +741,8 @@ _LISTING_ID = select(_listings.c.id).where(
     _listings.c.url_id == bindparam("url_id"), _listings.c.listed_in_id == bindparam("listed_in_id")
 )
 _FETCH_ERROR_ID = select(_fetch_errors.c.id).where(_fetch_errors.c.record_id == bindparam("record_id"))
+_DECISION_ID = select(_decisions.c.id).where(_decisions.c.record_id == bindparam("record_id"))
+_DECISION_OF_CAPTURE = select(_decisions.c.id).where(_decisions.c.capture_id == bindparam("capture_id"))
 
 
 def _naive_utc(moment: datetime) -> datetime:

@@ -57,6 +57,8 @@ class Outlet(Base):
     #: The recheck policy of the crawl that last described the outlet (:meth:`archive.rechecks.RecheckPolicy.describe`);
     #: None: the default policy.
     recheck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The outlet's part of domains it shares with another outlet (``/herald/``); None: all of them.
+    path_prefix: Mapped[str | None] = mapped_column(Text)
 
     urls: Mapped[list[Url]] = relationship(back_populates="outlet")
 
@@ -221,6 +223,30 @@ class Observation(Base):
 
     capture: Mapped[Capture] = relationship(back_populates="observation")
     version: Mapped[ArticleVersion] = relationship(back_populates="observations")
+
+
+class CaptureDecision(WarcPointer, Base):
+    """Whether a page fetched as an article candidate was counted as one, and why (a ``decision/1`` record).
+
+    Its ``shape`` (:func:`archive.urlshape.url_shape`) is what an outlet
+    learns from: the shapes of its URLs proven to be articles
+    (:mod:`archive.db.shapes`) put its links of those shapes first next time.
+    """
+
+    __tablename__ = "capture_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    url_id: Mapped[int] = mapped_column(ForeignKey("urls.id"), index=True)
+    is_article: Mapped[bool] = mapped_column(Boolean)
+    #: The rule that decided (:func:`archive.urlshape.article_decision`), and the evidence it weighed.
+    rule: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shape: Mapped[str] = mapped_column(Text, index=True)
+
+    capture: Mapped[Capture] = relationship()
+    url: Mapped[Url] = relationship()
 
 
 class RecheckSchedule(Base):

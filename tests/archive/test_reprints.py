@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive import reprints
 from archive.db import Article, open_database, session_factory
 from archive.db.ingester import Ingester
 from archive.reprints import MIN_WORDS, THRESHOLD, add_articles, signature, similar
@@ -68,3 +69,11 @@ def test_an_earlier_capture_indexed_later_becomes_the_original(database_url: str
 def test_texts_too_short_to_judge_stand_alone() -> None:
     assert signature(" ".join(["word"] * (MIN_WORDS - 1))) is None
     assert signature(" ".join(f"w{i}" for i in range(MIN_WORDS))) is not None
+
+
+def test_the_bands_are_datasketchs_choice_for_the_threshold() -> None:
+    """The module writes them out so that importing it does not load datasketch (and scipy and redis)."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=reprints.THRESHOLD, num_perm=reprints.NUM_PERM)
+    assert (lsh.b, lsh.r) == (reprints.BANDS, reprints.ROWS)

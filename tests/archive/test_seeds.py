@@ -194,7 +194,7 @@ def test_ordinary_patterns_are_accepted(pattern: str) -> None:
 
 def test_a_seed_list_sets_recheck_policies_for_all_and_per_outlet(tmp_path: Path) -> None:
     text = '[recheck]\nmax_age = "30d"\n' + GOOD + 'recheck = { steps = [{ until = "1d", every = "2h" }] }\n'
-    text += GOOD.replace("Example News", "Other News")
+    text += GOOD.replace("Example News", "Other News").replace("example.com", "other.org")
     first, second = load_seeds(write(tmp_path, text)).outlets
     assert first.recheck.max_age.days == 30 and [s.every.seconds for s in first.recheck.steps] == [7200]
     assert second.recheck.max_age.days == 30 and len(second.recheck.steps) == 4  # the list's, then the default's
@@ -218,3 +218,140 @@ def test_a_malformed_recheck_policy_names_file_and_field(tmp_path: Path, text: s
     path = write(tmp_path, text)
     with pytest.raises(SeedError, match=rf"^{re.escape(str(path))}: {re.escape(field)}: .*{message}"):
         load_seeds(path)
+
+
+# -- outlets from a home page alone (issue 15) ------------------------------------------------
+
+
+def test_a_name_and_a_homepage_make_an_outlet_discovered_on_its_registered_domain(tmp_path: Path) -> None:
+    text = '[[outlet]]\nname = "BBC"\nhomepage = "https://www.bbc.co.uk/news"\n'
+    text += '[[outlet]]\nname = "Guardian"\nhomepage = "https://www.theguardian.com/"\n'
+    text += "article_patterns = ['/20\\\\d\\\\d/']\n"
+    bbc, guardian = load_seeds(write(tmp_path, text)).outlets
+    assert bbc.allowed_domains == ("bbc.co.uk",) and guardian.allowed_domains == ("theguardian.com",)
+    assert bbc.discovered and bbc.classified and list(bbc.seeds()) == [("home", "https://www.bbc.co.uk/news")]
+    assert guardian.discovered and not guardian.classified  # its patterns decide, as before
+    assert bbc.owns("https://feeds.bbc.co.uk/news/rss.xml") and not bbc.owns("https://bbc.com/")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        ('[[outlet]]\nname = "X"\n', "outlet[0].allowed_domains", "required when no homepage"),
+        ('[[outlet]]\nname = "X"\nhomepage = "http://127.0.0.1:8000/"\n', "outlet[0].allowed_domains", "no registered"),
+        ('[[outlet]]\nname = "X"\nhomepage = "http://localhost/"\n', "outlet[0].allowed_domains", "no registered"),
+        ('[[outlet]]\nname = "X"\nhomepage = "http://x.org:99999/"\n', "outlet[0].homepage", "not a usable URL"),
+        ('[[outlet]]\nname = "X"\nhomepage = 3\n', "outlet[0].homepage", "must be a string"),
+        ('[[outlet]]\nname = "X"\nhomepage = "http://x.org/"\npath_prefix = "news"\n', "outlet[0].path_prefix", "/"),
+        (
+            '[[outlet]]\nname = "X"\nhomepage = "http://x.org/"\npath_prefix = "/news/"\n',
+            "outlet[0].homepage",
+            "not under the outlet's path_prefix '/news/'",
+        ),
+        (
+            '[[outlet]]\nname = "A"\nhomepage = "http://www.x.org/a/"\n'
+            '[[outlet]]\nname = "B"\nhomepage = "http://x.org/b/"\n',
+            "outlet[1].allowed_domains",
+            "'B' and 'A' (outlet[0]) both declare 'x.org': captures there could belong to either",
+        ),
+        (
+            '[[outlet]]\nname = "A"\nhomepage = "http://x.org/a/"\npath_prefix = "/a"\n'
+            '[[outlet]]\nname = "B"\nhomepage = "http://x.org/a/b/"\npath_prefix = "/a/"\n',
+            "outlet[1].allowed_domains",
+            "with path_prefix '/a/'",
+        ),
+    ],
+)
+def test_a_minimal_entry_that_cannot_be_used_names_file_and_field(
+    tmp_path: Path, text: str, field: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SeedError) as raised:
+        load_seeds(path)
+    assert raised.value.field == field
+    assert str(raised.value).startswith(f"{path}: {field}: ") and message in str(raised.value)
+
+
+def test_outlets_on_one_domain_are_told_apart_by_path_and_the_most_specific_owns(tmp_path: Path) -> None:
+    text = (
+        '[[outlet]]\nname = "Portal"\nhomepage = "http://www.x.org/"\n'
+        '[[outlet]]\nname = "Herald"\nhomepage = "http://www.x.org/herald/"\npath_prefix = "/herald"\n'
+        '[[outlet]]\nname = "Local"\nhomepage = "http://news.x.org/"\nallowed_domains = ["news.x.org"]\n'
+    )
+    seeds = load_seeds(write(tmp_path, text))
+    portal, herald, local = seeds.outlets
+    assert herald.path_prefix == "/herald/" and herald.describe()["path_prefix"] == "/herald/"
+    assert "path_prefix" not in portal.describe()
+    owners = {
+        "http://www.x.org/herald/2019/a-story": herald,
+        "http://x.org/herald/": herald,
+        "http://www.x.org/heraldry/": portal,  # a prefix is a directory, not a string's start
+        "http://www.x.org/about": portal,
+        "http://news.x.org/herald/story": local,  # the longest domain first, then the path
+        "http://a.news.x.org/": local,
+        "http://other.org/": None,
+        "http://x.org:99999/": None,
+    }
+    assert {url: seeds.owner(url) for url in owners} == owners
+
+
+def test_plain_text_and_csv_seed_lists(tmp_path: Path) -> None:
+    text = tmp_path / "outlets.txt"
+    text.write_text(
+        "# press of a small country\nhttps://www.example.com/  Example News\n\nhttp://other.org/news/\n"
+        "https://third.net/   # no name: the host names it\n",
+        encoding="utf-8",
+    )
+    names = [(o.name, o.homepage, o.allowed_domains) for o in load_seeds(text).outlets]
+    assert names == [
+        ("Example News", "https://www.example.com/", ("example.com",)),
+        ("other.org", "http://other.org/news/", ("other.org",)),
+        ("third.net", "https://third.net/", ("third.net",)),
+    ]
+    table = tmp_path / "outlets.csv"
+    table.write_text('homepage,name\nhttps://www.example.com/,"Example, Inc."\nhttp://other.org/,\n', encoding="utf-8")
+    assert [o.name for o in load_seeds(table).outlets] == ["Example, Inc.", "other.org"]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "field", "message"),
+    [
+        (".txt", "# nothing\n\n", "", "no home pages"),
+        (".txt", "https://a.org/ A\nnot-a-url\n", "line 2.homepage", "not an absolute URL"),
+        (".csv", "https://a.org/,A,extra\n", "line 1", "found 3 fields"),
+        (".txt", "https://a.org/ A\nhttps://www.a.org/ B\n", "line 2.allowed_domains", "both declare 'a.org'"),
+        (".txt", "https://a.org/ A\nhttps://b.org/ A\n", "line 2.name", "duplicate outlet name 'A' (also line 1)"),
+    ],
+)
+def test_a_bad_line_of_a_plain_seed_list_names_file_and_line(
+    tmp_path: Path, suffix: str, text: str, field: str, message: str
+) -> None:
+    path = tmp_path / f"outlets{suffix}"
+    path.write_bytes(text.encode())
+    with pytest.raises(SeedError) as raised:
+        load_seeds(path)
+    assert raised.value.field == field and message in str(raised.value)
+    assert str(raised.value).startswith(f"{path}: ")
+
+
+def test_a_discovered_seed_list_loads_and_keeps_what_review_needs(tmp_path: Path) -> None:
+    from archive.seeds import Discovered, discovered_seeds
+
+    outlet = Outlet('Herald "Daily"', ("x.org",), (), homepage="http://x.org/h/", path_prefix="/h/")
+    found = Discovered(outlet, sitemaps=["http://x.org/h/sitemap.xml"], feeds=["http://x.org/h/feed/"])
+    found.shapes.update({"/h/{yyyy}/{slug}": 3, "/h/a\nb": 1})
+    found.examples["/h/{yyyy}/{slug}"] = "http://x.org/h/2019/a-story-of-words"
+    empty = Discovered(Outlet("Gone", ("gone.org",), (), homepage="http://gone.org/"), problem="homepage 403")
+    path = tmp_path / "found.toml"
+    path.write_text(discovered_seeds([found, empty], "test"), encoding="utf-8")
+    herald, gone = load_seeds(path).outlets
+    assert (herald.name, herald.path_prefix, herald.sitemaps, herald.feeds) == (
+        'Herald "Daily"',
+        "/h/",
+        ("http://x.org/h/sitemap.xml",),
+        ("http://x.org/h/feed/",),
+    )
+    assert gone.discovered and gone.homepage == "http://gone.org/"
+    text = path.read_text(encoding="utf-8")
+    assert "#   /h/{yyyy}/{slug}  3  http://x.org/h/2019/a-story-of-words" in text
+    assert "# no articles found: homepage 403" in text and "#   /h/a?b  1" in text

@@ -22,7 +22,9 @@ discoverer with what the site's author meant.
   and no sitemap; feeds list the latest stories only.
 - **The Plain Chronicle**: neither feeds nor sitemaps, every unknown path
   answered 200 with a "not found" page; articles only through sections (the
-  oldest only on a section's second page); tag, author and pagination pages.
+  oldest only on a section's second page); tag, author and pagination pages;
+  a coverage hub at a long slug that looks like an article's address but
+  whose page says it is a collection (a *decoy*: only the page tells).
 - **The Observer**: its bare domain redirects to ``www.`` (robots.txt names
   the sitemap on the bare domain); ``/world/2019/feb/28/slug`` URLs.
 - **The Twin Herald** and **The Twin Review**: one domain, told apart by path
@@ -102,6 +104,8 @@ HEADLINES: tuple[tuple[str, date], ...] = tuple(
         ("Moon Jae In Offers to Mediate After the Collapse", 3, 2),
     )
 )
+#: A home page that redirects off its own domain, to The Evening Post's.
+MOVED_HOMEPAGE = "http://moved-gazette.org/"
 AUTHORS = ("Jessica Corbett", "Daniel Larison", "Alex Ward", "Hannah Cho", "Minh Tran", "Sam Becker")
 
 
@@ -140,6 +144,8 @@ class FixtureOutlet:
     sections: tuple[str, ...]
     #: True when every unknown path is answered 200 with an HTML page.
     soft_404: bool = False
+    #: Pages (among ``pages``) whose URL looks like an article's: only what the page says shows it is not one.
+    decoys: frozenset[str] = frozenset()
 
     @property
     def non_articles(self) -> frozenset[str]:
@@ -613,7 +619,10 @@ def _sections_only(web: dict[str, Response], headlines: Iterator[tuple[str, date
     footer = _footer(b, "")
     b.chrome = Chrome("The Plain Chronicle", b.url("/"), (("Front page", b.url("/")), *sections), footer)
     _publish(b, stories)
-    b.listing_page(Listing(b.url("/"), "The Plain Chronicle", "home", stories[:3]))
+    hub = b.url("/politics/our-coverage-of-the-hanoi-summit-in-one-place")
+    promo = f'<p class="promo"><a href="{hub}">All our coverage of the Hanoi summit</a></p>'
+    b.listing_page(Listing(b.url("/"), "The Plain Chronicle", "home", stories[:3], extra=promo))
+    b.listing_page(Listing(hub, "Our coverage of the Hanoi summit", "section", stories))
     for name, url in sections:
         _paged(b, url, name, "section", _in(stories, "section_url", url), 2, lambda n, url=url: f"{url}?page={n}")
     for name, url in tags:
@@ -631,6 +640,7 @@ def _sections_only(web: dict[str, Response], headlines: Iterator[tuple[str, date
         section_feeds=(),
         sections=tuple(url for _, url in sections),
         soft_404=True,
+        decoys=frozenset({hub}),
     )
 
 
@@ -781,6 +791,8 @@ def build() -> DiscoveryWebData:
         _www_redirect(web, headlines),
         *_twins(web, headlines),
     ]
+    # an outlet that moved to another's domain: its home page only redirects there (a seed list's bad input)
+    web[MOVED_HOMEPAGE] = Response(301, b"", HTML, outlets[3].homepage)
     plain = next(o for o in outlets if o.soft_404)
     chrome = Chrome(plain.name, plain.scope, (), ())
     soft = {"www.plain-chronicle.org": pages.not_found_page(chrome)}

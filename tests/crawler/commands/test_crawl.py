@@ -30,10 +30,10 @@ def assert_usage_error(done: subprocess.CompletedProcess[str], message: str, dat
 
 def test_a_bad_seed_file_stops_the_crawl_before_it_starts(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[outlet]]\nname = "X"\nallowed_domains = ["x.org"]\nstart_urls = ["http://x.org/"]\n')
+    bad.write_text('[[outlet]]\nname = "X"\nallowed_domains = ["x.org"]\nstart_urls = ["http://y.org/"]\n')
     data = tmp_path / "data"
     done = scrapy_crawl(data, "-a", f"seeds={bad}")
-    assert_usage_error(done, f"{bad}: outlet[0].article_patterns: required", data)
+    assert_usage_error(done, f"{bad}: outlet[0].start_urls[0]: host 'y.org' is outside allowed_domains", data)
 
 
 def test_a_worker_whose_redis_cannot_be_reached_stops_before_it_starts(tmp_path: Path) -> None:
