@@ -191,6 +191,7 @@ def outlet_record(outlet: Outlet) -> dict[str, Any]:
         "article_patterns": [p.pattern for p in outlet.article_patterns],
         "follow_patterns": [p.pattern for p in outlet.follow_patterns],
         "recheck": outlet.recheck.describe(),
+        "path_prefix": outlet.path_prefix,
     }
 
 
@@ -206,6 +207,7 @@ def outlet_from_record(data: dict[str, Any]) -> Outlet:
         article_patterns=tuple(re.compile(p) for p in data["article_patterns"]),
         follow_patterns=tuple(re.compile(p) for p in data.get("follow_patterns", ())),
         recheck=RecheckPolicy.from_description(data.get("recheck")),
+        path_prefix=data.get("path_prefix"),
     )
 
 
