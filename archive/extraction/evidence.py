@@ -67,6 +67,8 @@ class PageEvidence:
     published: str | None = None  # ISO date (YYYY-MM-DD) as the page states it
     body: str | None = None
     warnings: tuple[str, ...] = ()
+    #: The JSON-LD blocks as parsed, objects or lists: metadata reads them without a second parse.
+    json_ld: tuple[dict[str, Any] | list[Any], ...] = ()
 
     @property
     def says_article(self) -> bool:
@@ -82,7 +84,8 @@ def is_article_type(name: str) -> bool:
 def read_evidence(tree: HtmlElement, url: str | None) -> PageEvidence:
     """The claims of one parsed page, for the page at ``url``."""
     warnings: list[str] = []
-    nodes = _json_ld_nodes(tree, warnings)
+    blocks: list[dict[str, Any] | list[Any]] = []
+    nodes = _json_ld_nodes(tree, warnings, blocks)
     top_types = [t for node, top in nodes if top for t in _types(node)]
     microdata_types = [_short_type(t) for t in tree.xpath("//@itemtype[string-length(.) < 200]")]
     schema_types = tuple(dict.fromkeys(t for t in top_types + microdata_types if t))[:MAX_TYPES]
@@ -100,11 +103,14 @@ def read_evidence(tree: HtmlElement, url: str | None) -> PageEvidence:
     stated += [node.get("datePublished") for node, _ in nodes]
     published = next((day for value in stated if (day := _iso_day(value))), None)
     og_type = (meta.get("og:type") or "").strip().lower()[:100] or None
-    return PageEvidence(og_type, schema_types, published, body, tuple(warnings))
+    return PageEvidence(og_type, schema_types, published, body, tuple(warnings), tuple(blocks))
 
 
-def _json_ld_nodes(tree: HtmlElement, warnings: list[str]) -> list[tuple[dict[str, Any], bool]]:
-    """Every JSON-LD object of the page, flagged True when it is a top-level one (or in @graph)."""
+def _json_ld_nodes(
+    tree: HtmlElement, warnings: list[str], blocks: list[dict[str, Any] | list[Any]]
+) -> list[tuple[dict[str, Any], bool]]:
+    """Every JSON-LD object of the page, flagged True when it is a top-level one (or in @graph);
+    each block's parsed value is appended to ``blocks``."""
     found: list[tuple[dict[str, Any], bool]] = []
     for script in tree.iterfind(".//script[@type]"):
         if script.get("type", "").strip().lower() != "application/ld+json":
@@ -119,6 +125,8 @@ def _json_ld_nodes(tree: HtmlElement, warnings: list[str]) -> list[tuple[dict[st
             data = json.loads(text, strict=False)
         except (ValueError, RecursionError):
             continue  # malformed or truncated: the page states nothing usable here
+        if isinstance(data, dict | list):
+            blocks.append(data)
         stack: list[tuple[Any, bool]] = [(data, True)]
         while stack and len(found) < MAX_NODES:
             value, top = stack.pop()

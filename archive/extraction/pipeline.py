@@ -21,7 +21,7 @@ from archive.extract import (
 )
 from archive.extraction.boilerplate import drop_boilerplate
 from archive.extraction.evidence import read_evidence
-from archive.extraction.metadata import byline, read_metadata
+from archive.extraction.metadata import byline, page_date, read_metadata
 from archive.extraction.parsing import parse_page
 from archive.extraction.vouching import key, reconcile
 
@@ -31,12 +31,15 @@ LOGGER = logging.getLogger(__name__)
 
 #: Elements removed before trafilatura reads the page (see _strip_inert).
 INERT_ELEMENTS = (
-    "style", "svg", "noscript", "template", "iframe", "link", "meta",
-    "nav", "footer", "aside", "select", "option", "button", "input",
+    "style", "svg", "template", "iframe", "link", "select", "option", "button", "input", "img", "source",
 )  # fmt: skip
+#: Containers removed with them unless they hold most of the page: an unclosed ``<nav>`` or
+#: ``<noscript>`` swallows the rest of the page, whose text trafilatura's rescue passes still find.
+INERT_CONTAINERS = ("nav", "footer", "aside", "noscript")
 #: A fast extraction shorter than this (characters) of a page that says it is an article is redone
 #: with trafilatura's full cascade: the fast heuristics missed most of it. (On pages that do not
-#: say so, a short text is as often all there is: the full cascade there adds as much as it loses.)
+#: say so, a short text is as often all there is: the full cascade there adds as much as it loses;
+#: but an empty one is redone too, the full cascade can only add to it.)
 SHORT_TEXT = 1000
 #: Share of control characters (other than whitespace) above which an input is binary, not HTML.
 BINARY_SHARE = 0.05
@@ -55,10 +58,14 @@ def extract(html: str | bytes, url: str, fetched_at: datetime) -> Extraction | N
     evidence = read_evidence(tree, url)
     metadata = read_metadata(tree, url, evidence, fetched_at.date(), licensed=_mentions_licence(html))
     _strip_inert(tree)
+    published, date_warnings = metadata.published, ()
+    if evidence.published is None:
+        published, date_warnings = page_date(tree, metadata.canonical_url, fetched_at.date())
+    etree.strip_elements(tree, "meta", with_tail=False)
 
     method = HEURISTICS
     lines = _paragraphs(tree, url, fast=True)
-    if evidence.says_article and len("\n".join(lines)) < SHORT_TEXT:
+    if not lines or (evidence.says_article and len("\n".join(lines)) < SHORT_TEXT):
         lines, method = _paragraphs(tree, url, fast=False), FALLBACK
     if evidence.body:
         reconciled = reconcile(lines, evidence.body, lambda: key(_visible_text(tree)))
@@ -75,13 +82,13 @@ def extract(html: str | bytes, url: str, fetched_at: datetime) -> Extraction | N
         text=text,
         title=metadata.title,
         author=author,
-        published=metadata.published,
+        published=published,
         sitename=metadata.sitename,
         language=metadata.language,
         canonical_url=metadata.canonical_url,
         description=metadata.description,
         license=metadata.license,
-        warnings=[*metadata.warnings, *evidence.warnings],
+        warnings=[*metadata.warnings, *date_warnings, *evidence.warnings],
         method=method,
         og_type=evidence.og_type,
         schema_types=list(evidence.schema_types),
@@ -113,12 +120,18 @@ def _mentions_licence(html: str | bytes) -> bool:
 
 def _strip_inert(tree: HtmlElement) -> None:
     """Remove what never holds article text and what trafilatura deletes first anyway (scripts but
-    JSON-LD, styles, drawings, menus, form controls, footers): every later pass over the tree, and
-    trafilatura makes many, then walks a tree a third smaller. Forms stay: some sites wrap the
-    whole page in one."""
+    JSON-LD, styles, drawings, images, menus, form controls, footers): every later pass over the
+    tree, and trafilatura makes many, then walks a tree a third smaller. Forms stay: some sites
+    wrap the whole page in one; meta tags stay until the date search has read them."""
     for script in [s for s in tree.iter("script") if s.get("type", "").strip().lower() != "application/ld+json"]:
         script.drop_tree()  # keeps the text that follows it
     etree.strip_elements(tree, *INERT_ELEMENTS, with_tail=False)
+    containers = list(tree.iter(INERT_CONTAINERS))
+    if containers:
+        page = len(tree.text_content())
+        for element in containers:
+            if len(element.text_content()) <= page / 2:
+                element.drop_tree()  # keeps the text that follows it
 
 
 def _paragraphs(tree: HtmlElement, url: str, *, fast: bool) -> list[str]:
@@ -137,5 +150,6 @@ def _paragraphs(tree: HtmlElement, url: str, *, fast: bool) -> list[str]:
 
 
 def _visible_text(tree: HtmlElement) -> str:
-    """The text a reader of the page sees (scripts, styles and JSON-LD left out)."""
-    return " ".join(tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"))
+    """The text a reader of the page sees as the article's (scripts, styles and JSON-LD left out,
+    and figures: the captions some publishers put in the articleBody are not the article's text)."""
+    return " ".join(tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::figure)]"))

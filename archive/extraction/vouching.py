@@ -28,6 +28,10 @@ FOUND_LITTLE = 500
 MIN_BODY = 400
 #: Beyond this length a paragraph is vouched for by its start and end, not as a whole.
 LONG_LINE = 300
+#: A paragraph of the body shorter than this (letters) is never put back: a label or a fragment.
+MIN_RESTORED = 80
+#: Letters at each end of a body paragraph looked for in trafilatura's text before it is put back.
+RESTORE_PROBE = 60
 
 _NON_WORD = re.compile(r"\W+")
 
@@ -47,27 +51,58 @@ def key(text: str) -> str:
 
 
 def reconcile(lines: list[str], body: str, page_key: Callable[[], str]) -> Reconciled:
-    """Trafilatura's ``lines`` trimmed or replaced by the publisher's ``body``, when it decides.
+    """Trafilatura's ``lines`` trimmed, completed or replaced by the publisher's ``body``, when it decides.
 
     ``page_key`` gives the :func:`key` of the text the page shows (asked for only when needed:
-    it costs a walk of the page): a body that does not appear on the page (another article's,
-    or text the reader never sees) never replaces anything.
+    it costs a walk of the page): a body paragraph that does not appear on the page (another
+    article's, or text the reader never sees) is never put in.
     """
     body_key = key(body)
     if len(body_key) < MIN_BODY:
-        return Reconciled(lines, False)
+        restored = _restored(lines, body, page_key)
+        return Reconciled(restored, True) if restored != lines else Reconciled(lines, False)
     vouched = [_vouched(key(line), body_key) for line in lines]
     covered = sum(len(key(line)) for line, ok in zip(lines, vouched, strict=True) if ok) / len(body_key)
     if covered >= AGREEMENT:
         # the lines before the first vouched one stay: standfirsts and leads are the article's,
         # and publishers often leave them out of the body; what follows the last one is not
         last = len(vouched) - 1 - vouched[::-1].index(True)
-        return Reconciled(lines[: last + 1], True)
+        return Reconciled(_restored(lines[: last + 1], body, page_key), True)
     found = sum(len(key(line)) for line in lines)
     if covered < MISSED and found < FOUND_LITTLE and _shown(body_key, page_key()):
-        paragraphs = [" ".join(p.split()) for p in body.splitlines()]
-        return Reconciled([p for p in paragraphs if p], True)
+        return Reconciled(_paragraphs(body), True)
     return Reconciled(lines, False)
+
+
+def _restored(lines: list[str], body: str, page_key: Callable[[], str]) -> list[str]:
+    """The lines with the body's paragraphs they lack put back where the page shows them."""
+    text_key = key(" ".join(lines))
+    missing = [p for p in _paragraphs(body) if len(k := key(p)) >= MIN_RESTORED and _absent(k, text_key)]
+    if not missing:
+        return lines
+    page = page_key()
+    result = list(lines)
+    positions = [page.find(key(line)[:100]) if key(line) else -1 for line in result]
+    for paragraph in missing:
+        paragraph_key = key(paragraph)
+        if not _vouched(paragraph_key, page):
+            continue
+        where = page.find(paragraph_key[:100])
+        # before the first line the page shows after it; lines not found in the page do not order
+        index = next((i for i, at in enumerate(positions) if at > where), len(result))
+        result.insert(index, paragraph)
+        positions.insert(index, where)
+    return result
+
+
+def _absent(paragraph_key: str, text_key: str) -> bool:
+    """Whether none of a paragraph is in the text: neither its start nor its end (a body's paragraph
+    may run two of the page's together, of which trafilatura kept one)."""
+    return paragraph_key[:RESTORE_PROBE] not in text_key and paragraph_key[-RESTORE_PROBE:] not in text_key
+
+
+def _paragraphs(body: str) -> list[str]:
+    return [p for p in (" ".join(line.split()) for line in body.splitlines()) if p]
 
 
 def _vouched(line_key: str, body_key: str) -> bool:

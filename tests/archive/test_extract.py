@@ -228,6 +228,16 @@ BOILERPLATE_LINES = [
     "Sign up for our morning newsletter and get the day's news in your inbox.",
     "Share this article",
     "Related stories",
+    "© 2019 The Valley Ledger. All rights reserved.",
+    "Ana Ruiz at the meeting. © AFP / John Smith",
+    "Follow The Valley Ledger on Twitter and Instagram @valleyledger",
+    "For breaking news download the Valley Ledger app for iOS and Android.",
+    "Submit your letter to the editor via this form.",
+    "If you're seeing this message but you're already a subscriber, log in for access to this story.",
+    "This post contains affiliate links: we may earn a commission on purchases.",
+    "4 min read",
+    "Lesen Sie auch die folgenden Beiträge:",
+    "Du musst eingeloggt sein, um Kommentare zu schreiben!",
 ]
 
 
@@ -251,10 +261,34 @@ def test_boilerplate_wordings(line: str) -> None:
         "and explained in detail why the routes were chosen, which stops were moved and what the fares would be "
         "for students and pensioners.",
         "Related parties must disclose their interests, the auditor said.",
+        "The copyright lawsuit was filed on Monday by the authors of the guide.",
+        "The mayor said he would follow up on Twitter after the vote.",
+        "In a letter to the editor, the mayor defended the plan.",
+        "Unter diesem Motto findet am Samstag eine Demonstration statt, die wir unterstützen.",
     ],
 )
 def test_body_lines_that_mention_boilerplate_words_are_kept(line: str) -> None:
     assert not is_boilerplate(line)
+
+
+def test_a_page_whose_unclosed_nav_holds_the_article_still_gives_it() -> None:
+    """An unclosed ``<nav>`` swallows the rest of the page: removing menus must not remove the story."""
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = f"<html><body><nav><a href='/'>Home</a> <a href='/news'>News</a><div>{body}</div></body></html>"
+    result = extract_article(page, PAGE_URL, FETCHED)
+    assert result is not None
+    assert all(p in result.text for p in PARAGRAPHS)
+
+
+def test_a_lead_stated_as_the_body_is_put_back_where_the_page_shows_it() -> None:
+    lead = "A vote late on Tuesday ended two years of debate: the city's buses will run every ten minutes by summer."
+    page = news_page(PARAGRAPHS, json_ld=ld_article(lead)).replace(
+        "<h1>Council approves transit budget</h1>",
+        f"<h1>Council approves transit budget</h1><div class='teaser'>{lead}</div>",
+    )
+    result = extract(page)
+    assert lines_of(result) == [lead, *PARAGRAPHS]
+    assert result.method == "structured-data"
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------

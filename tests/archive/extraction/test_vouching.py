@@ -46,3 +46,21 @@ def test_a_paywall_teaser_is_kept_when_the_body_is_the_full_text() -> None:
     teaser = ["A long teaser paragraph that the paywalled page shows to every reader before the wall. " * 8]
     result = reconcile(teaser, "\n".join(BODY * 3), never)
     assert (result.lines, result.decided) == (teaser, False)
+
+
+def test_body_paragraphs_trafilatura_dropped_are_put_back_in_the_pages_order() -> None:
+    page = key(" ".join(["Menu", *BODY, *TAIL]))
+    result = reconcile([BODY[0], BODY[2], BODY[4]], "\n".join(BODY), lambda: page)
+    assert (result.lines, result.decided) == (BODY, True)
+
+
+def test_a_body_paragraph_the_page_does_not_show_is_not_put_back() -> None:
+    page = key(" ".join(["Menu", *BODY[:3], *BODY[4:]]))
+    result = reconcile([BODY[0], BODY[2], BODY[4]], "\n".join(BODY), lambda: page)
+    assert result.lines == [BODY[0], BODY[1], BODY[2], BODY[4]]
+
+
+def test_a_body_paragraph_running_two_kept_lines_together_is_not_put_back_again() -> None:
+    body = "\n".join([BODY[0] + " " + BODY[1], *BODY[2:]])
+    result = reconcile(BODY, body, never)
+    assert result.lines == BODY
