@@ -26,7 +26,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,10 +182,12 @@ def crawl_ours(server: WebServer, workdir: Path, archive_only: bool) -> CrawlRes
     )
 
 
-def crawl_bare(server: WebServer, workdir: Path) -> CrawlResult:
+def crawl_bare(server: WebServer, workdir: Path, urls_to_fetch: Iterable[str] | None = None) -> CrawlResult:
+    """Stock Scrapy (``bench/barespider.py``) fetching the web's crawl URLs (or ``urls_to_fetch``), keeping nothing."""
     workdir.mkdir(parents=True)
     urls = workdir / "urls.txt"
-    urls.write_text("\n".join(server.web.crawl_urls()) + "\n")
+    fetched = server.web.crawl_urls() if urls_to_fetch is None else urls_to_fetch
+    urls.write_text("".join(f"{url}\n" for url in fetched))
     stats_file = workdir / "stats.json"
     settings = {
         **SCRAPY_SETTINGS,

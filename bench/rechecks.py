@@ -59,6 +59,7 @@ from bench.crawls import (
     WebServer,
     _scrapy_args,
     _scrapy_stats,
+    crawl_bare,
     crawl_ours,
     serving,
 )
@@ -118,35 +119,8 @@ def crawl_recheck(
 
 
 def crawl_bare_articles(server: WebServer, workdir: Path, fetch: bool = True) -> CrawlResult:
-    """Stock Scrapy (``bench/barespider.py``) fetching every article URL (or, without ``fetch``,
-    none: its start-up and shutdown) and keeping nothing."""
-    workdir.mkdir(parents=True)
-    urls = workdir / "urls.txt"
-    urls.write_text("".join(f"{url}\n" for url in server.web.article_urls()) if fetch else "")
-    stats_file = workdir / "stats.json"
-    from crawler import settings as project_settings
-
-    settings = {
-        **SCRAPY_SETTINGS,
-        "ROBOTSTXT_OBEY": str(project_settings.ROBOTSTXT_OBEY),
-        "DEFAULT_REQUEST_HEADERS": json.dumps(project_settings.DEFAULT_REQUEST_HEADERS),
-        "STATS_FILE": str(stats_file),
-    }
-    spider = str(REPO / "bench" / "barespider.py")
-    command = [sys.executable, "-m", "scrapy", "runspider", spider, "-a", f"urls={urls}", *_scrapy_args(settings)]
-    # from the side's own folder: no scrapy.cfg there, so none of the project's settings apply
-    env = {**server.env(), "PYTHONPATH": str(REPO)}
-    cpu_before = server.cpu_seconds()
-    measured = run_measured(command, cwd=workdir, env=env, log_dir=workdir).check()
-    server_cpu = server.cpu_seconds() - cpu_before
-    stats = _scrapy_stats(stats_file)
-    return CrawlResult(
-        tool="bare Scrapy",
-        measured=measured,
-        pages=int(stats.get("downloader/response_count", 0)),
-        bytes=int(stats.get("downloader/response_bytes", 0)),
-        server_cpu=server_cpu,
-    )
+    """Stock Scrapy fetching every article URL (or, without ``fetch``, none: its start-up and shutdown)."""
+    return crawl_bare(server, workdir, server.web.article_urls() if fetch else [])
 
 
 @dataclass
