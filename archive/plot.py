@@ -1,4 +1,5 @@
-"""Coverage timelines: who published what, when, and when it changed.
+"""Coverage timelines (who published what, when, and when it changed) and attention charts (articles per day per
+outlet matching a search query).
 
 One lane per outlet; each article is a line from its first sighting to its
 last, with a dot where it was first seen and a diamond at each later
@@ -7,15 +8,16 @@ matplotlib's object API (no pyplot, so no global backend state), to PNG or
 SVG by the file's suffix; SVG keeps text as text, so outlet names and
 headlines stay searchable.
 
-The lines come from :func:`archive.queries.timeline_data`; this module only
-draws, so that nothing but ``newsarchive plot`` loads matplotlib.
+The lines come from :func:`archive.queries.timeline_data`, the counts from
+:func:`archive.search.results.attention`; this module only draws, so that
+nothing but ``newsarchive plot`` loads matplotlib.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import matplotlib
@@ -24,16 +26,73 @@ from matplotlib.figure import Figure
 
 from archive.queries import ArticleLine
 
-__all__ = ["FORMATS", "plot_coverage"]
+__all__ = ["FORMATS", "LINES", "plot_attention", "plot_coverage"]
 
 FORMATS = (".png", ".svg")
+#: Outlets drawn as a line of their own on an attention chart; the others are summed into one line.
+LINES = 9
+
+
+def plot_attention(counts: list[tuple[str, str | None, int]], path: str | os.PathLike[str], title: str) -> Path:
+    """Draw articles per day per outlet (``(day, outlet, articles)`` rows; days not written YYYY-MM-DD are left
+    out) to ``path``: a line for each of the busiest outlets, the rest summed, and the total."""
+    path = _image_path(path)
+    per_outlet: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for day, outlet, n in counts:
+        try:
+            per_outlet[outlet or "(no outlet)"][date.fromisoformat(day)] += n
+        except (TypeError, ValueError):
+            continue
+    ranked = sorted(per_outlet, key=lambda name: (-sum(per_outlet[name].values()), name))
+    shown = ranked if len(ranked) <= LINES + 1 else ranked[:LINES]
+    series = {name: per_outlet[name] for name in shown}
+    if len(shown) < len(ranked):
+        others: dict[date, int] = defaultdict(int)
+        for name in ranked[LINES:]:
+            for day, n in per_outlet[name].items():
+                others[day] += n
+        series[f"{len(ranked) - LINES} other outlets"] = others
+    days = sorted({day for values in series.values() for day in values})
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
+        figure = Figure(figsize=(10, 4.5), layout="constrained")
+        axes = figure.subplots()
+        figure.suptitle(title)
+        if days:
+            total = [sum(values.get(day, 0) for values in series.values()) for day in days]
+            axes.plot(days, total, color="0.6", linewidth=1, label=f"all outlets ({sum(total)})")
+            for i, (name, values) in enumerate(series.items()):
+                axes.plot(
+                    days,
+                    [values.get(day, 0) for day in days],
+                    color=f"C{i % 10}",
+                    marker="o" if len(days) < 60 else None,
+                    markersize=3,
+                    label=f"{name} ({sum(values.values())})",
+                )
+            axes.legend(loc="upper left", fontsize="small", frameon=False)
+            locator = AutoDateLocator()
+            axes.xaxis.set_major_locator(locator)
+            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        else:
+            axes.text(0.5, 0.5, "no articles", transform=axes.transAxes, ha="center", va="center")
+        axes.set_ylabel("articles per day")
+        axes.yaxis.get_major_locator().set_params(integer=True)
+        axes.set_ylim(bottom=0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=150)
+    return path
+
+
+def _image_path(path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"cannot tell the image format of {str(path)!r}: name it *.png or *.svg")
+    return path
 
 
 def plot_coverage(lines: list[ArticleLine], path: str | os.PathLike[str], title: str) -> Path:
     """Draw the timeline to ``path`` (``.png`` or ``.svg``)."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise ValueError(f"cannot tell the image format of {str(path)!r}: name it *.png or *.svg")
+    path = _image_path(path)
     outlets = sorted({line.outlet for line in lines})
     lane = {name: i for i, name in enumerate(outlets)}
     with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):

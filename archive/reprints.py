@@ -20,19 +20,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, Label, delete, insert, select, text, update
-from sqlalchemy.orm import aliased
 
 from archive.db.models import Article, ArticleVersion, Outlet, Url
 from archive.search.schema import bands, signatures
 
-__all__ = ["MIN_WORDS", "SHINGLE_WORDS", "THRESHOLD", "Similar", "add_articles", "clear_reprints", "similar"]
+__all__ = [
+    "MAX_CANDIDATES",
+    "MIN_WORDS",
+    "SHINGLE_WORDS",
+    "THRESHOLD",
+    "Similar",
+    "add_articles",
+    "clear_reprints",
+    "collapse_reprints",
+    "similar",
+]
 
 #: Estimated Jaccard similarity of the shingle sets from which two articles are the same story.
 THRESHOLD = 0.5
@@ -49,11 +59,16 @@ _SEED = 1
 _SCHEME = "affine32"
 _WORD = re.compile(r"[^\W_]+")
 _CHUNK = 200
+T = TypeVar("T")
+#: Candidates compared per new article. Texts that are nearly all boilerplate share bands with thousands of
+#: articles; comparing a few of them is enough to join their group (groups are single-linkage), and keeps
+#: adding an article bounded however many look alike.
+MAX_CANDIDATES = 50
 # One statement of constant shape (built once: building 25 conditions per article cost more than running them).
 _CANDIDATES = text(
     "SELECT DISTINCT article_id FROM article_bands WHERE ("
     + " OR ".join(f"(band = {b} AND hash = :h{b})" for b in range(BANDS))
-    + ") AND article_id != :article_id"
+    + f") AND article_id != :article_id LIMIT {MAX_CANDIDATES}"
 )
 
 
@@ -100,24 +115,46 @@ def add_articles(connection: Connection, article_ids: Iterable[int]) -> None:
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         done = set(connection.scalars(select(signatures.c.article_id).where(signatures.c.article_id.in_(chunk))))
-        earlier = aliased(ArticleVersion)
-        first_version = (
-            select(earlier.id)
-            .where(earlier.article_id == Article.id)
-            .order_by(earlier.first_seen_at, earlier.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        rows = connection.execute(
+        # every version of the chunk's articles, by the article's index (a correlated "first version" subquery
+        # was planned per version of the whole archive); the first of each is kept here
+        versions = connection.execute(
             select(Article.id, Article.first_seen_at, ArticleVersion.text)
-            .join(ArticleVersion, ArticleVersion.id == first_version)
+            .join(ArticleVersion, ArticleVersion.article_id == Article.id)
             .where(Article.id.in_([i for i in chunk if i not in done]))
-            .order_by(Article.id)
+            .order_by(Article.id, ArticleVersion.first_seen_at, ArticleVersion.id)
         ).all()
+        rows = [row for n, row in enumerate(versions) if n == 0 or versions[n - 1][0] != row[0]]
         for article_id, first_seen_at, body in rows:
             values = signature(body)
             if values is not None:
                 _add(connection, article_id, first_seen_at, values)
+
+
+def collapse_reprints(
+    connection: Connection, rows: Iterable[T], key: Callable[[T], tuple[int, datetime]]
+) -> list[tuple[T, int]]:
+    """Rows of articles (``key``: a row's article id and first sighting) with each reprint group's folded into
+    its earliest row, the one kept, paired with how many rows it stands for; in the rows' order.
+
+    Coverage views and story pages count a syndicated story once this way. Every row is held, to know each
+    group's earliest: a story's articles, or a page of them, not a whole archive's.
+    """
+    rows = list(rows)
+    ids = sorted({key(row)[0] for row in rows})
+    group: dict[int, int] = {}
+    for start in range(0, len(ids), _CHUNK * 5):
+        chunk = ids[start : start + _CHUNK * 5]
+        query = select(signatures.c.article_id, signatures.c.group_id).where(signatures.c.article_id.in_(chunk))
+        group.update(connection.execute(query).all())
+    earliest: dict[int, tuple[datetime, int]] = {}
+    sizes: dict[int, int] = {}
+    for row in rows:
+        article_id, first_seen = key(row)
+        named = group.get(article_id, article_id)
+        earliest[named] = min(earliest.get(named, (first_seen, article_id)), (first_seen, article_id))
+        sizes[named] = sizes.get(named, 0) + 1
+    kept = {article_id for _, article_id in earliest.values()}
+    return [(row, sizes[group.get(key(row)[0], key(row)[0])]) for row in rows if key(row)[0] in kept]
 
 
 def clear_reprints(connection: Connection) -> None:
@@ -190,7 +227,8 @@ def _add(connection: Connection, article_id: int, first_seen_at: datetime, value
         ).one()
         if (earliest.first_seen_at, earliest.article_id) < (first_seen_at, article_id):
             original = earliest.article_id
-        connection.execute(update(signatures).where(signatures.c.group_id.in_(groups)).values(group_id=original))
+        if renamed := groups - {original}:  # groups merge, or a new earliest capture names one
+            connection.execute(update(signatures).where(signatures.c.group_id.in_(renamed)).values(group_id=original))
     connection.execute(
         insert(signatures).values(
             article_id=article_id, group_id=original, first_seen_at=first_seen_at, minhash=values.tobytes()

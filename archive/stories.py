@@ -1,4 +1,4 @@
-"""Stories: a named set of query terms and seed URLs, and the articles that belong to it.
+"""Stories: a named set of query terms, a search query and seed URLs, and the articles that belong to it.
 
 A story is defined in a TOML file (``stories/hanoi-summit-2019.toml``)::
 
@@ -7,6 +7,7 @@ A story is defined in a TOML file (``stories/hanoi-summit-2019.toml``)::
     start = 2019-02-20                  # optional date range, inclusive, for term matches
     end = 2019-03-31
     terms = ["Hanoi summit", "Kim Jong Un"]   # any of them, in any version's headline or text
+    query = '"nuclear deal" AND (hanoi OR vietnam)'   # the search query language (archive.search.query)
     seeds = ["https://example.com/news/x"]    # articles (any address of them), or feeds and
                                               # sitemaps whose every listed article belongs
 
@@ -14,8 +15,11 @@ Syncing (``newsarchive stories sync FILE``) recomputes the story's members
 and records why each belongs: the terms it matched, the seed that named it.
 A term matches whole words, case-insensitively, across any whitespace; an
 article that ever carried it stays in the story even if a later edit
-removed it. The date range bounds term matches only (by the page's date,
-else the listed date, else the first sighting): seeds are explicit choices.
+removed it. The query is answered by the full-text index, over every version
+alike (so the same holds), and may narrow itself (``outlet:``,
+``published:``). The date range bounds term and query matches (by the page's
+date, else the listed date, else the first sighting): seeds are explicit
+choices.
 
 The definition is stored with the story so that a rebuilt database can
 re-sync it; the file stays the original.
@@ -37,12 +41,14 @@ from sqlalchemy.orm import Session
 from archive.configfile import ConfigFileError, read_toml
 from archive.db.models import Article, ArticleVersion, Capture, Listing, Story, StoryArticle, Url
 from archive.queries import find_url
+from archive.search.query import QueryError, parse_query
+from archive.search.results import matching_articles
 from archive.urls import MAX_URL_LENGTH
 
 __all__ = ["StoryDefinition", "StoryError", "SyncResult", "load_story", "resync_stories", "sync_story"]
 
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_KNOWN = {"name", "title", "description", "start", "end", "terms", "seeds"}
+_KNOWN = {"name", "title", "description", "start", "end", "terms", "query", "seeds"}
 #: Longest story name: the database column's length.
 MAX_NAME_LENGTH: int = Story.__table__.c.name.type.length
 #: Most terms a story may have: each is a condition of the candidate query (see ``_TERMS_PER_QUERY``).
@@ -71,6 +77,7 @@ class StoryDefinition:
     description: str | None = None
     terms: tuple[str, ...] = ()
     seeds: tuple[str, ...] = ()
+    query: str | None = None
     start: date | None = None
     end: date | None = None
     source: str | None = None  # the file it was read from
@@ -81,6 +88,7 @@ class StoryDefinition:
             "title": self.title,
             "description": self.description,
             "terms": list(self.terms),
+            "query": self.query,
             "seeds": list(self.seeds),
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
@@ -95,6 +103,7 @@ class StoryDefinition:
             description=data.get("description"),
             terms=tuple(data.get("terms") or ()),
             seeds=tuple(data.get("seeds") or ()),
+            query=data.get("query"),
             start=date.fromisoformat(data["start"]) if data.get("start") else None,
             end=date.fromisoformat(data["end"]) if data.get("end") else None,
             source=data.get("source"),
@@ -121,8 +130,16 @@ def load_story(path: str | os.PathLike[str]) -> StoryDefinition:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise StoryError(path, key, "must be a list of non-empty strings")
         lists[key] = tuple(v.strip() for v in value)
-    if not lists["terms"] and not lists["seeds"]:
-        raise StoryError(path, "terms", "a story needs terms, seeds, or both")
+    query = data.get("query")
+    if query is not None:
+        if not isinstance(query, str):
+            raise StoryError(path, "query", "must be a string: a search query, e.g. '\"nuclear deal\" AND hanoi'")
+        try:
+            parse_query(query)
+        except QueryError as e:
+            raise StoryError(path, "query", str(e)) from None
+    if not lists["terms"] and not lists["seeds"] and query is None:
+        raise StoryError(path, "terms", "a story needs terms, a query or seeds")
     for key, most, longest in (("terms", MAX_TERMS, MAX_TERM_LENGTH), ("seeds", MAX_SEEDS, MAX_URL_LENGTH)):
         if len(lists[key]) > most:
             raise StoryError(path, key, f"more than {most}")
@@ -145,6 +162,7 @@ def load_story(path: str | os.PathLike[str]) -> StoryDefinition:
         title=data.get("title"),
         description=data.get("description"),
         source=str(path),
+        query=query,
         **lists,
         **bounds,
     )
@@ -155,6 +173,7 @@ class SyncResult:
     story: str
     members: int = 0
     by_terms: int = 0
+    by_query: int = 0
     by_seeds: int = 0
     added: int = 0
     removed: int = 0
@@ -175,17 +194,20 @@ def sync_story(session: Session, definition: StoryDefinition) -> SyncResult:
     before = set(session.scalars(select(StoryArticle.article_id).where(StoryArticle.story_id == story.id)))
 
     result = SyncResult(definition.name)
-    terms = _matches(session, definition)
+    terms = _within_dates(session, definition, _matches(session, definition))
+    queried = _within_dates(session, definition, _queried(session, definition))
     seeds = _seeded(session, definition.seeds, result)
     session.execute(delete(StoryArticle).where(StoryArticle.story_id == story.id))
-    for article_id in sorted(terms.keys() | seeds.keys()):
+    for article_id in sorted(terms.keys() | queried.keys() | seeds.keys()):
         matched = [t for t in definition.terms if t in terms.get(article_id, ())]
+        matched += [q for q in (definition.query,) if q is not None and article_id in queried]
         session.add(
             StoryArticle(story_id=story.id, article_id=article_id, matched_terms=matched, seed=seeds.get(article_id))
         )
     session.flush()
-    members = terms.keys() | seeds.keys()
+    members = terms.keys() | queried.keys() | seeds.keys()
     result.members, result.by_terms, result.by_seeds = len(members), len(terms), len(seeds)
+    result.by_query = len(queried)
     result.added, result.removed = len(members - before), len(before - members)
     return result
 
@@ -196,8 +218,16 @@ def resync_stories(session: Session) -> list[SyncResult]:
     return [sync_story(session, StoryDefinition.from_json(story.definition)) for story in stories]
 
 
+def _queried(session: Session, definition: StoryDefinition) -> dict[int, set[str]]:
+    """Articles any version of which matches the story's query, through the full-text index."""
+    if definition.query is None:
+        return {}
+    found = matching_articles(session, parse_query(definition.query))
+    return {article_id: {definition.query} for article_id in found}
+
+
 def _matches(session: Session, definition: StoryDefinition) -> dict[int, set[str]]:
-    """Articles whose headline or text, in any version, holds a term (within the date range)."""
+    """Articles whose headline or text, in any version, holds a term."""
     found: dict[int, set[str]] = {}
     for start in range(0, len(definition.terms), _TERMS_PER_QUERY):
         patterns = {term: _pattern(term) for term in definition.terms[start : start + _TERMS_PER_QUERY]}
@@ -216,6 +246,11 @@ def _matches(session: Session, definition: StoryDefinition) -> dict[int, set[str
             for term, pattern in patterns.items():
                 if pattern.search(title or "") or pattern.search(text):
                     found.setdefault(article_id, set()).add(term)
+    return found
+
+
+def _within_dates(session: Session, definition: StoryDefinition, found: dict[int, set[str]]) -> dict[int, set[str]]:
+    """The matches whose article's day is within the story's date range (all of them without one)."""
     if not (definition.start or definition.end):
         return found
     ids = sorted(found)

@@ -9,6 +9,7 @@ from archive.cli.table import cut
 from archive.config import ArchivePaths
 from archive.export import columns_of
 from archive.queries import coverage_query, stream
+from archive.reprints import collapse_reprints
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "coverage", help="a story's articles: outlet, first seen, published, versions (all articles without STORY)"
     )
     parser.add_argument("story", nargs="?", help="story name, as synced with `newsarchive stories sync`")
+    parser.add_argument(
+        "--collapse-reprints", action="store_true", help="list a story reprinted by several outlets once (its original)"
+    )
     add_output_arguments(parser)
     parser.set_defaults(run=_coverage)
 
@@ -24,9 +28,13 @@ def _coverage(args: argparse.Namespace, paths: ArchivePaths) -> int:
     with database(paths) as session:
         story = story_named(session, args.story)
         query = coverage_query(story)
+        rows = stream(session, query)
+        if args.collapse_reprints:
+            kept = collapse_reprints(session.connection(), rows, lambda r: (r["article_id"], r["first_seen"]))
+            rows = (row for row, _ in kept)
         return emit(
             args,
-            stream(session, query),
+            rows,
             columns_of(query),
             [
                 ("outlet", lambda r: r["outlet"]),

@@ -27,7 +27,8 @@ def _sync(args: argparse.Namespace, paths: ArchivePaths) -> int:
         results = [sync_story(session, definition) for definition in definitions]
     for result in results:
         print(
-            f"{result.story}: {result.members} articles ({result.by_terms} by terms, {result.by_seeds} by seeds; "
+            f"{result.story}: {result.members} articles ({result.by_terms} by terms, {result.by_query} by query, "
+            f"{result.by_seeds} by seeds; "
             f"{result.added} added, {result.removed} removed)"
         )
         for seed in result.unresolved_seeds:

@@ -98,7 +98,7 @@ from archive.format import (
     parse_metadata,
 )
 from archive.reprints import add_articles
-from archive.search.index import index_versions, unindex_versions
+from archive.search.index import index_versions, refresh_articles, unindex_versions
 from archive.seeds import owner
 from archive.urls import UnparseableUrl, split_url
 from archive.urlshape import url_shape
@@ -154,6 +154,8 @@ class Ingester:
         #: What the batch created, for the full-text index and reprint detection at its end.
         self._new_versions: list[int] = []
         self._new_articles: list[int] = []
+        #: Articles whose search facts (day, newest version) may have changed in the batch.
+        self._touched_articles: set[int] = set()
 
     def ingest(self, records: Iterable[ArchivedRecord]) -> None:
         """Index a batch of records in one transaction.
@@ -169,7 +171,7 @@ class Ingester:
             # what was read in another transaction may be stale, or rolled back
             self._outlets, self._url_ids = None, {}
             self._schedule.forget_policies()
-            self._new_versions, self._new_articles = [], []
+            self._new_versions, self._new_articles, self._touched_articles = [], [], set()
             counts = replace(self.counts)
             try:
                 with self._sessions.begin() as session:
@@ -179,6 +181,7 @@ class Ingester:
                     for record in batch:
                         self._ingest_one(record)
                     index_versions(self._db, self._new_versions)
+                    refresh_articles(self._db, sorted(self._touched_articles))
                     add_articles(self._db, self._new_articles)
                 return
             except DBAPIError as e:
@@ -465,6 +468,7 @@ class Ingester:
             self._run(_REFRESH_ARTICLE, article_id=article_id)
         if new_alias or article is None:
             self._refresh_listed_date(article_id, key_id)
+        self._touched_articles.add(article_id)
         self._schedule.checked(article_id, capture.id)
 
     def _observe(
@@ -499,6 +503,7 @@ class Ingester:
             unindex_versions(self._db_connection, [version_id])  # while the text it was indexed with is there
             self._run(delete(_versions).where(_versions.c.id == version_id))
             self._run(_REFRESH_ARTICLE, article_id=article_id)
+            self._touched_articles.add(article_id)
             return
         self._run(
             _SET_SPAN,
@@ -548,6 +553,7 @@ class Ingester:
         earliest = self._run(_EARLIEST_LISTING, url_id=url_id).first()
         if earliest is not None:
             self._run(_SET_LISTED, article_id=article_id, date=earliest.published, source=earliest.source)
+            self._touched_articles.add(article_id)
 
     # -- decisions ----------------------------------------------------------------
 

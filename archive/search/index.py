@@ -1,25 +1,46 @@
-"""Keeping the full-text index (:mod:`archive.search.schema`) current with the article versions.
+"""Keeping the full-text index (:mod:`archive.search.schema`) current with the article versions and their facts.
 
 The indexer calls :func:`index_versions` with the versions a batch created,
-inside the batch's transaction, and :func:`unindex_versions` before it
-deletes a version (SQLite's external-content index forgets a row by being
-told its old values, so they must still be there). ``newsarchive reindex``
-and the migration that made the index call :func:`reindex_all`; a rebuild of
-the database from the WARCs empties it first with :func:`clear_search_index`.
+inside the batch's transaction; :func:`refresh_articles` with the articles
+whose facts may have changed otherwise (a feed gave a date, a capture moved
+a version's first sighting, a version was deleted); and
+:func:`unindex_versions` before it deletes a version (SQLite's external-content
+index forgets a row by being told its old values, so they must still be
+there). ``newsarchive reindex`` and the migration that made the index call
+:func:`reindex_all`; a rebuild of the database from the WARCs empties it first
+with :func:`clear_search_index`.
 
 A version is indexed once (asking again does nothing): its headline, byline
-and text never change after it is written (a different text is a new version).
+and text never change after it is written (a different text is a new
+version). Its facts do: when an article gains a version, the one that was
+newest is no longer, so every call recomputes the facts of the articles it
+touches, and rewrites the rows whose facts changed (in SQLite, the row is taken
+out of FTS5 with the facts it was indexed with and put back with the new ones).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
-from archive.search.schema import LANGUAGE_CONFIGS, SEARCH_TABLE
+from archive.search.schema import (
+    CONTENT_VIEW,
+    FACTS_TABLE,
+    LANGUAGE_CONFIGS,
+    SEARCH_TABLE,
+    fact_tokens,
+)
 
-__all__ = ["MAX_INDEXED_TEXT", "clear_search_index", "index_versions", "reindex_all", "unindex_versions"]
+__all__ = [
+    "MAX_INDEXED_TEXT",
+    "clear_search_index",
+    "index_versions",
+    "refresh_articles",
+    "reindex_all",
+    "unindex_versions",
+]
 
 #: Characters of a version's text that PostgreSQL indexes: a ``tsvector`` holds at most 1 MB.
 MAX_INDEXED_TEXT = 300_000
@@ -32,50 +53,93 @@ _CONFIG = (
     + " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in sorted(LANGUAGE_CONFIGS.items()))
     + " ELSE 'simple' END"
 )
-_PG_ROWS = (
-    "SELECT v.id, c.config, "
+_PG_DOCUMENT = (
     "setweight(to_tsvector(CAST(c.config AS regconfig), coalesce(v.title, '')), 'A') || "
     "setweight(to_tsvector(CAST(c.config AS regconfig), coalesce(v.author, '')), 'B') || "
-    f"setweight(to_tsvector(CAST(c.config AS regconfig), left(v.text, {MAX_INDEXED_TEXT})), 'D') "
-    f"FROM article_versions v CROSS JOIN LATERAL (SELECT {_CONFIG} AS config) c"
+    f"setweight(to_tsvector(CAST(c.config AS regconfig), left(v.text, {MAX_INDEXED_TEXT})), 'D')"
 )
+_FACT_COLUMNS = "article_id, outlet_id, day, language, newest"
+
+
+def _facts_query(dialect: str, where: str) -> str:
+    """Each version's facts (:data:`archive.search.schema.FACTS`) for the versions of the articles ``where``
+    selects (newest: the latest first sighting, as everywhere an article is shown as it reads now)."""
+    captured = (
+        "to_char(a.first_seen_at, 'YYYY-MM-DD')"
+        if dialect == "postgresql"
+        else "substr(CAST(a.first_seen_at AS TEXT), 1, 10)"
+    )
+    return (
+        "SELECT v.id AS version_id, v.article_id, a.outlet_id, "
+        f"coalesce(a.published, a.listed_published, {captured}) AS day, lower(v.language) AS language, "
+        "row_number() OVER (PARTITION BY v.article_id ORDER BY v.first_seen_at DESC, v.id DESC) = 1 AS newest "
+        f"FROM article_versions v JOIN articles a ON a.id = v.article_id WHERE {where}"
+    )
 
 
 def index_versions(connection: Connection, version_ids: Iterable[int]) -> None:
-    """Add versions to the index, in the transaction that inserted them; versions already indexed are skipped."""
+    """Add versions to the index, in the transaction that inserted them; versions already indexed are skipped.
+    The facts of their articles' other versions are brought up to date too (the newest one changed)."""
     for chunk in _chunks(version_ids):
+        articles = list(
+            connection.scalars(
+                text("SELECT DISTINCT article_id FROM article_versions WHERE id IN :ids").bindparams(_IDS),
+                {"ids": chunk},
+            )
+        )
         if connection.dialect.name == "postgresql":
             connection.execute(
                 text(
-                    f"INSERT INTO {SEARCH_TABLE} (version_id, config, document) {_PG_ROWS} WHERE v.id = ANY(:ids) "
+                    f"INSERT INTO {SEARCH_TABLE} (version_id, config, document, {_FACT_COLUMNS}) "
+                    f"SELECT f.version_id, c.config, {_PG_DOCUMENT}, f.{_FACT_COLUMNS.replace(', ', ', f.')} "
+                    f"FROM ({_facts_query('postgresql', 'v.article_id = ANY(:articles)')}) f "
+                    "JOIN article_versions v ON v.id = f.version_id "
+                    f"CROSS JOIN LATERAL (SELECT {_CONFIG} AS config) c WHERE v.id = ANY(:ids) "
                     "ON CONFLICT (version_id) DO NOTHING"
                 ),
-                {"ids": chunk},
+                {"ids": chunk, "articles": articles},
             )
-        elif chunk := _not_indexed(connection, chunk):
-            connection.execute(
-                text(
-                    f"INSERT INTO {SEARCH_TABLE} (rowid, title, author, text) "
-                    "SELECT id, title, author, text FROM article_versions WHERE id IN :ids"
-                ).bindparams(_IDS),
-                {"ids": chunk},
-            )
+        else:
+            rows = _sqlite_facts(connection, articles)
+            indexed = _sqlite_indexed(connection, [row["version_id"] for row in rows])
+            wanted = set(chunk)
+            new = [row for row in rows if row["version_id"] in wanted and row["version_id"] not in indexed]
+            if new:
+                connection.execute(
+                    text(
+                        f"INSERT INTO {FACTS_TABLE} (version_id, {_FACT_COLUMNS}, tokens) "
+                        f"VALUES (:version_id, :{_FACT_COLUMNS.replace(', ', ', :')}, :tokens)"
+                    ),
+                    new,
+                )
+                _sqlite_fts(connection, [row["version_id"] for row in new], delete=False)
+            _sqlite_rewrite(connection, [row for row in rows if row["version_id"] in indexed], indexed)
+        if connection.dialect.name == "postgresql":
+            _pg_refresh(connection, articles)
+
+
+def refresh_articles(connection: Connection, article_ids: Iterable[int]) -> None:
+    """Bring the facts of these articles' indexed versions up to date (their day, outlet, which is newest)."""
+    for chunk in _chunks(article_ids):
+        if connection.dialect.name == "postgresql":
+            _pg_refresh(connection, chunk)
+        else:
+            rows = _sqlite_facts(connection, chunk)
+            _sqlite_rewrite(connection, rows, _sqlite_indexed(connection, [row["version_id"] for row in rows]))
 
 
 def unindex_versions(connection: Connection, version_ids: Iterable[int]) -> None:
-    """Take versions out of the index; call it before deleting their rows."""
+    """Take versions out of the index; call it before deleting their rows, and :func:`refresh_articles`
+    after (another version of the article may have become its newest)."""
     for chunk in _chunks(version_ids):
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE version_id = ANY(:ids)"), {"ids": chunk})
         else:
-            indexed = sorted(set(chunk) - set(_not_indexed(connection, chunk)))
+            indexed = sorted(_sqlite_indexed(connection, chunk))
             if indexed:
+                _sqlite_fts(connection, indexed, delete=True)
                 connection.execute(
-                    text(
-                        f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}, rowid, title, author, text) "
-                        "SELECT 'delete', id, title, author, text FROM article_versions WHERE id IN :ids"
-                    ).bindparams(_IDS),
-                    {"ids": indexed},
+                    text(f"DELETE FROM {FACTS_TABLE} WHERE version_id IN :ids").bindparams(_IDS), {"ids": indexed}
                 )
 
 
@@ -85,28 +149,106 @@ def clear_search_index(connection: Connection) -> None:
         connection.execute(text(f"TRUNCATE {SEARCH_TABLE}"))
     else:
         connection.execute(text(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('delete-all')"))
+        connection.execute(text(f"DELETE FROM {FACTS_TABLE}"))
 
 
 def reindex_all(connection: Connection) -> None:
     """Index every version afresh (the index is made again from the versions, whatever it held)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"TRUNCATE {SEARCH_TABLE}"))
-        connection.execute(text(f"INSERT INTO {SEARCH_TABLE} (version_id, config, document) {_PG_ROWS}"))
-        connection.execute(text(f"ANALYZE {SEARCH_TABLE}"))
-    else:
-        connection.execute(text(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('rebuild')"))
-        connection.execute(text(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('optimize')"))
-
-
-def _not_indexed(connection: Connection, chunk: list[int]) -> list[int]:
-    """The ids FTS5 holds no row for: its ``_docsize`` shadow table has one per indexed row (FTS5's own format).
-    Telling FTS5 to forget a row it never held, or to index one twice, would corrupt its counts."""
-    indexed = set(
-        connection.scalars(
-            text(f"SELECT id FROM {SEARCH_TABLE}_docsize WHERE id IN :ids").bindparams(_IDS), {"ids": chunk}
+        connection.execute(
+            text(
+                f"INSERT INTO {SEARCH_TABLE} (version_id, config, document, {_FACT_COLUMNS}) "
+                f"SELECT f.version_id, c.config, {_PG_DOCUMENT}, f.{_FACT_COLUMNS.replace(', ', ', f.')} "
+                f"FROM ({_facts_query('postgresql', 'true')}) f JOIN article_versions v ON v.id = f.version_id "
+                f"CROSS JOIN LATERAL (SELECT {_CONFIG} AS config) c"
+            )
         )
+        connection.execute(text(f"ANALYZE {SEARCH_TABLE}"))
+        return
+    connection.execute(text(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('delete-all')"))
+    connection.execute(text(f"DELETE FROM {FACTS_TABLE}"))
+    result = connection.execute(text(_facts_query("sqlite", "1")).execution_options(yield_per=10_000))
+    for batch in result.mappings().partitions():
+        connection.execute(
+            text(
+                f"INSERT INTO {FACTS_TABLE} (version_id, {_FACT_COLUMNS}, tokens) "
+                f"VALUES (:version_id, :{_FACT_COLUMNS.replace(', ', ', :')}, :tokens)"
+            ),
+            [_with_tokens(row) for row in batch],
+        )
+    connection.execute(text(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('rebuild')"))
+    connection.execute(text(f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('optimize')"))
+
+
+def _pg_refresh(connection: Connection, article_ids: Sequence[int]) -> None:
+    """One statement: the rows whose facts differ from what their articles say now are updated."""
+    if not article_ids:
+        return
+    connection.execute(
+        text(
+            f"UPDATE {SEARCH_TABLE} s SET article_id = f.article_id, outlet_id = f.outlet_id, day = f.day, "
+            "language = f.language, newest = f.newest "
+            f"FROM ({_facts_query('postgresql', 'v.article_id = ANY(:ids)')}) f "
+            # (the articles' own condition lets the planner reach their rows by index, statistics or not)
+            "WHERE s.article_id = ANY(:ids) AND s.version_id = f.version_id "
+            "AND (s.article_id, s.outlet_id, s.day, s.language, s.newest) "
+            "IS DISTINCT FROM (f.article_id, f.outlet_id, f.day, f.language, f.newest)"
+        ),
+        {"ids": list(article_ids)},
     )
-    return [i for i in chunk if i not in indexed]
+
+
+def _sqlite_facts(connection: Connection, article_ids: Sequence[int]) -> list[dict[str, Any]]:
+    if not article_ids:
+        return []
+    statement = text(_facts_query("sqlite", "v.article_id IN :ids")).bindparams(_IDS)
+    return [_with_tokens(row) for row in connection.execute(statement, {"ids": list(article_ids)}).mappings()]
+
+
+def _with_tokens(row: Any) -> dict[str, Any]:
+    values = dict(row)
+    values["newest"] = bool(values["newest"])
+    values["tokens"] = fact_tokens(values["outlet_id"], values["day"], values["language"], values["newest"])
+    return values
+
+
+def _sqlite_indexed(connection: Connection, version_ids: Sequence[int]) -> dict[int, str]:
+    """The versions among these that are indexed, with the fact tokens they were indexed with."""
+    if not version_ids:
+        return {}
+    statement = text(f"SELECT version_id, tokens FROM {FACTS_TABLE} WHERE version_id IN :ids").bindparams(_IDS)
+    return dict(connection.execute(statement, {"ids": list(version_ids)}).all())
+
+
+def _sqlite_rewrite(connection: Connection, rows: list[dict[str, Any]], indexed: dict[int, str]) -> None:
+    """Indexed versions whose facts changed: out of FTS5 with their old tokens, back in with the new."""
+    changed = [row for row in rows if row["version_id"] in indexed and indexed[row["version_id"]] != row["tokens"]]
+    if not changed:
+        return
+    ids = [row["version_id"] for row in changed]
+    _sqlite_fts(connection, ids, delete=True)
+    connection.execute(
+        text(
+            f"UPDATE {FACTS_TABLE} SET article_id = :article_id, outlet_id = :outlet_id, day = :day, "
+            "language = :language, newest = :newest, tokens = :tokens WHERE version_id = :version_id"
+        ),
+        changed,
+    )
+    _sqlite_fts(connection, ids, delete=False)
+
+
+def _sqlite_fts(connection: Connection, version_ids: list[int], delete: bool) -> None:
+    """Put versions into FTS5, or take them out, with the values its content view gives now."""
+    command = f"{SEARCH_TABLE}, " if delete else ""
+    value = "'delete', " if delete else ""
+    connection.execute(
+        text(
+            f"INSERT INTO {SEARCH_TABLE} ({command}rowid, title, author, text, facts) "
+            f"SELECT {value}id, title, author, text, facts FROM {CONTENT_VIEW} WHERE id IN :ids"
+        ).bindparams(_IDS),
+        {"ids": version_ids},
+    )
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:

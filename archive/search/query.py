@@ -360,7 +360,8 @@ def _next_day(day: str, step: int) -> str:
 def _fts5(node: Node) -> str:
     if isinstance(node, Term):
         phrase = " + ".join(f'"{token}"' for token in node.tokens) + (" *" if node.prefix else "")
-        return f"{{{' '.join(node.fields)}}} : ({phrase})" if node.fields else f"({phrase})"
+        # never the facts column (archive.search.schema): a word is looked for in the text fields only
+        return f"{{{' '.join(node.fields or tuple(TEXT_FIELDS))}}} : ({phrase})"
     if isinstance(node, AnyOf):
         return "(" + " OR ".join(_fts5(part) for part in node.parts) + ")"
     positive = "(" + " AND ".join(_fts5(part) for part in node.parts) + ")"

@@ -9,6 +9,12 @@ outlets counts once.
 An article's day is the date it gives itself, else the date a feed or sitemap
 gave, else the day it was first captured: ``published:`` ranges and counts
 by day and week read it.
+
+Counts are answered by the index alone (:mod:`archive.search.schema`): in
+SQLite one FTS5 ``MATCH`` that holds the filters as words of the ``facts``
+column, in PostgreSQL the GIN index's bitmap ANDed with the B-tree on the
+newest versions' days; the archive's own tables are read only for the page of
+matches shown.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
     bindparam,
     cast,
@@ -37,13 +42,29 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from archive.db.models import Article, ArticleVersion, Outlet, Url
 from archive.search.query import Filter, Query, QueryError
-from archive.search.schema import SEARCH_TABLE, search_documents, signatures
+from archive.search.schema import (
+    SEARCH_TABLE,
+    day_tokens,
+    facts,
+    language_token,
+    search_documents,
+    signatures,
+)
 
-__all__ = ["COUNT_BY", "SEARCH_COLUMNS", "Match", "count_by", "count_matches", "search"]
+__all__ = [
+    "COUNT_BY",
+    "SEARCH_COLUMNS",
+    "Match",
+    "attention",
+    "count_by",
+    "count_matches",
+    "matching_articles",
+    "search",
+]
 
 COUNT_BY = ("outlet", "day", "week")
 #: Export columns of :func:`search`'s rows.
@@ -62,7 +83,12 @@ SEARCH_COLUMNS = [
 ]
 #: Words around the matches a snippet shows.
 SNIPPET_WORDS = 24
+#: PostgreSQL memory for a count's bitmap: above it the bitmap turns lossy and every matching row is read again.
+_PG_WORK_MEM = "64MB"
 _FTS = table(SEARCH_TABLE, column("rowid"))
+#: A facts word no version has (outlet ids start at 1): the filter of an outlet name no outlet has.
+_NOTHING = "o0"
+_ISO_DAY = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 
 
 @dataclass(frozen=True)
@@ -97,7 +123,28 @@ def search(
 ) -> Iterator[Match]:
     """Matching articles, newest first, each with a snippet (``marks`` around the matched words)."""
     matched = _matched(session, query, all_versions, collapse_reprints).subquery()
-    page = select(matched).order_by(matched.c.first_seen.desc(), matched.c.version_id.desc()).offset(offset)
+    page = (
+        select(
+            matched.c.article_id,
+            matched.c.version_id,
+            matched.c.day,
+            Url.url,
+            Outlet.name.label("outlet"),
+            ArticleVersion.first_seen_at.label("first_seen"),
+            ArticleVersion.title,
+            ArticleVersion.author,
+            ArticleVersion.language,
+            signatures.c.group_id,
+        )
+        .select_from(matched)
+        .join(ArticleVersion, ArticleVersion.id == matched.c.version_id)
+        .join(Article, Article.id == matched.c.article_id)
+        .join(Url, Url.id == Article.url_id)
+        .outerjoin(Outlet, Outlet.id == matched.c.outlet_id)
+        .outerjoin(signatures, signatures.c.article_id == matched.c.article_id)
+        .order_by(ArticleVersion.first_seen_at.desc(), matched.c.version_id.desc())
+        .offset(offset)
+    )
     if limit is not None:
         page = page.limit(limit)
     batch: list[Any] = []
@@ -111,8 +158,14 @@ def search(
 
 def count_matches(session: Session, query: Query, all_versions: bool = False, collapse_reprints: bool = False) -> int:
     """How many articles (or versions, with ``all_versions``) match."""
-    matched = _matched(session, query, all_versions, collapse_reprints, shown=False).subquery()
-    return session.scalar(select(func.count()).select_from(matched)) or 0
+    if collapse_reprints:
+        matched = _matched(session, query, all_versions, collapse_reprints).subquery()
+        return session.scalar(select(func.count()).select_from(matched)) or 0
+    if _postgres(session):
+        _pg_work_mem(session)
+        return session.scalar(select(func.count()).where(*_pg_conditions(session, query, all_versions))) or 0
+    match = _fts5_match(session, query, all_versions)
+    return session.scalar(select(func.count()).select_from(_FTS).where(_matches(match))) or 0
 
 
 def count_by(
@@ -121,99 +174,217 @@ def count_by(
     """Matches counted by outlet (most first), by day or by ISO week (its Monday; in order)."""
     if by not in COUNT_BY:
         raise ValueError(f"cannot count by {by!r} (known: {', '.join(COUNT_BY)})")
-    statement = _matched(session, query, all_versions, collapse_reprints, shown=False, by_outlet=by == "outlet")
-    matched = statement.subquery()
-    bucket = func.coalesce(matched.c.outlet, "") if by == "outlet" else matched.c.day
-    counts = session.execute(select(bucket, func.count()).group_by(bucket)).all()
     if by == "outlet":
-        return sorted(((name, n) for name, n in counts), key=lambda c: (-c[1], c[0]))
+        counts = Counter[str]()
+        for _, outlet, n in _grouped(session, query, all_versions, collapse_reprints, by_day=False):
+            counts[outlet or ""] += n
+        return sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+    days = Counter[str]()
+    for day, _, n in _grouped(session, query, all_versions, collapse_reprints, by_outlet=False):
+        days[day] += n
     if by == "day":
-        return sorted((day, n) for day, n in counts)
+        return sorted(days.items())
     weeks: Counter[str] = Counter()
-    for day, n in counts:
-        moment = date.fromisoformat(day)
+    for day, n in days.items():
+        try:
+            moment = date.fromisoformat(day)
+        except ValueError:  # a page's own date that is not a day: counted apart
+            weeks[day] += n
+            continue
         weeks[(moment - timedelta(days=moment.weekday())).isoformat()] += n
     return sorted(weeks.items())
 
 
-def _matched(
+def attention(
+    session: Session, query: Query, all_versions: bool = False, collapse_reprints: bool = False
+) -> list[tuple[str, str | None, int]]:
+    """Matches per day per outlet: ``(day, outlet name or None, articles)``, by day then outlet."""
+    rows = _grouped(session, query, all_versions, collapse_reprints)
+    return sorted(rows, key=lambda r: (r[0], r[1] or ""))
+
+
+def matching_articles(session: Session, query: Query, all_versions: bool = True) -> set[int]:
+    """The ids of the articles matching, in any version by default (a story keeps an article that ever matched)."""
+    matched = _matched(session, query, all_versions, collapse_reprints=False).subquery()
+    return set(session.scalars(select(matched.c.article_id).distinct()))
+
+
+def _grouped(
     session: Session,
     query: Query,
     all_versions: bool,
     collapse_reprints: bool,
-    shown: bool = True,
-    by_outlet: bool = False,
-) -> Select[Any]:
-    """The matching versions with what is shown of them (no text: snippets come per page); without ``shown``,
-    only what counting them needs (every join left out is a lookup per match saved)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    day = _day(postgres)
-    group = func.coalesce(signatures.c.group_id, Article.id)
-    outlets = shown or by_outlet or any(f.name == "outlet" for f in query.filters)
-    columns: list[Any] = [Article.id.label("article_id"), ArticleVersion.id.label("version_id"), day.label("day")]
-    if shown:
-        columns += [
-            Url.url.label("url"),
-            ArticleVersion.first_seen_at.label("first_seen"),
-            ArticleVersion.title.label("title"),
-            ArticleVersion.author.label("author"),
-            ArticleVersion.language.label("language"),
-        ]
-    if outlets:
-        columns.append(Outlet.name.label("outlet"))
-    if shown or collapse_reprints:
-        columns.append(signatures.c.group_id.label("group_id"))
-    if collapse_reprints:
-        order = (Article.first_seen_at, Article.id, ArticleVersion.id)
-        first = func.row_number().over(partition_by=group, order_by=order)
-        columns.append(first.label("rank_in_group"))
-    statement = select(*columns).select_from(ArticleVersion).join(Article, Article.id == ArticleVersion.article_id)
-    if shown:
-        statement = statement.join(Url, Url.id == Article.url_id)
-    if outlets:
-        statement = statement.outerjoin(Outlet, Outlet.id == Article.outlet_id)
-    if shown or collapse_reprints:
-        statement = statement.outerjoin(signatures, signatures.c.article_id == Article.id)
-    if query.text is not None:
-        statement = statement.where(ArticleVersion.id.in_(_text_matches(session, query, postgres)))
-    for condition in query.filters:
-        statement = statement.where(_filter(condition, day))
-    if not all_versions:
-        newer = aliased(ArticleVersion)
-        newest = (
-            select(newer.id)
-            .where(newer.article_id == ArticleVersion.article_id)
-            .order_by(newer.first_seen_at.desc(), newer.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        statement = statement.where(ArticleVersion.id == newest)
-    if collapse_reprints:
-        ranked = statement.subquery()
-        return select(*(c for c in ranked.c if c.name != "rank_in_group")).where(ranked.c.rank_in_group == 1)
-    return statement
+    by_day: bool = True,
+    by_outlet: bool = True,
+) -> list[tuple[str, str | None, int]]:
+    """Matches counted by day and outlet (either may be left out: ``""`` / None), outlets named."""
+    matched = _matched(session, query, all_versions, collapse_reprints).subquery()
+    keys = ([matched.c.day] if by_day else []) + ([matched.c.outlet_id] if by_outlet else [])
+    if _postgres(session):
+        _pg_work_mem(session)
+    counts = [
+        (row[0] if by_day else "", row[-2] if by_outlet else None, row[-1])
+        for row in session.execute(select(*keys, func.count()).group_by(*keys))
+    ]
+    ids = {outlet_id for _, outlet_id, _ in counts if outlet_id is not None}
+    names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.id.in_(ids))).all()) if ids else {}
+    return [(day, names.get(outlet_id) if outlet_id is not None else None, n) for day, outlet_id, n in counts]
 
 
-def _text_matches(session: Session, query: Query, postgres: bool) -> Select[Any]:
-    """The ids of the versions whose words match, from the index."""
-    if not postgres:
-        match = literal_column(SEARCH_TABLE).op("MATCH")(bindparam("fts_match", query.fts5()))
-        return select(_FTS.c.rowid).where(match)
-    tsquery = query.tsquery()
-    configs = _configs(session)
-    live = [c for c in configs if session.scalar(select(func.numnode(func.to_tsquery(cast(c, REGCONFIG), tsquery))))]
-    if configs and not live:
-        raise QueryError(f"the query holds only words too common to search for (stop words): {query.source}")
-    documents = search_documents.c
-    return select(documents.version_id).where(
-        or_(
-            false(),
-            *(
-                and_(documents.config == c, documents.document.op("@@")(func.to_tsquery(cast(c, REGCONFIG), tsquery)))
-                for c in live
-            ),
+def _matched(session: Session, query: Query, all_versions: bool, collapse_reprints: bool) -> Select[Any]:
+    """The matching versions with their facts (``version_id``, ``article_id``, ``outlet_id``, ``day``), read from
+    the index; with ``collapse_reprints``, only each reprint group's earliest."""
+    if _postgres(session):
+        documents = search_documents.c
+        statement = select(documents.version_id, documents.article_id, documents.outlet_id, documents.day).where(
+            *_pg_conditions(session, query, all_versions)
         )
+    else:
+        found = facts.c
+        statement = (
+            select(found.version_id, found.article_id, found.outlet_id, found.day)
+            .select_from(_FTS)
+            .join(facts, found.version_id == _FTS.c.rowid)
+            .where(_matches(_fts5_match(session, query, all_versions)))
+        )
+    if not collapse_reprints:
+        return statement
+    matched = statement.subquery()
+    group = func.coalesce(signatures.c.group_id, matched.c.article_id)
+    order = (Article.first_seen_at, Article.id, matched.c.version_id)
+    ranked = (
+        select(matched, func.row_number().over(partition_by=group, order_by=order).label("rank_in_group"))
+        .join(Article, Article.id == matched.c.article_id)
+        .outerjoin(signatures, signatures.c.article_id == matched.c.article_id)
+        .subquery()
     )
+    return select(ranked.c.version_id, ranked.c.article_id, ranked.c.outlet_id, ranked.c.day).where(
+        ranked.c.rank_in_group == 1
+    )
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _pg_work_mem(session: Session) -> None:
+    """Room for an exact bitmap, and no JIT compilation (tens of milliseconds for a plan run once)."""
+    session.execute(text(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'"))
+    session.execute(text("SET LOCAL jit = off"))
+
+
+def _matches(expression: str) -> ColumnElement[bool]:
+    return literal_column(SEARCH_TABLE).op("MATCH")(bindparam("fts_match", expression))
+
+
+def _fts5_match(session: Session, query: Query, all_versions: bool) -> str:
+    """One FTS5 expression: the words in the text columns, the filters as words of the facts column."""
+    positive = [] if query.text is None else [query.fts5() or ""]
+    if not all_versions:
+        positive.append('{facts} : ("newest")')
+    negative = []
+    for condition in query.filters:
+        tokens = _fact_words(session, condition)
+        if condition.negated:
+            if tokens:
+                negative.append(_any_fact(tokens))
+        else:
+            positive.append(_any_fact(tokens or [_NOTHING]))
+    if not positive:  # only excluding filters, over every version (the parser refuses the rest)
+        positive.append(_any_fact([_NOTHING]))
+    expression = "(" + " AND ".join(positive) + ")"
+    for excluded in negative:
+        expression = f"({expression} NOT {excluded})"
+    return expression
+
+
+def _any_fact(tokens: list[str]) -> str:
+    return "{facts} : (" + " OR ".join(f'"{t}"' for t in tokens) + ")"
+
+
+def _fact_words(session: Session, condition: Filter) -> list[str]:
+    """The facts words any of which a version has when it passes the filter (not yet negated)."""
+    if condition.name == "outlet":
+        return [f"o{i}" for i in _outlet_ids(session, condition.values)]
+    if condition.name == "language":
+        return sorted({f"l{language_token(v)}" for v in condition.values if language_token(v)})
+    low, high = condition.low, condition.high
+    if low is None or high is None:  # an open range: it ends where the index's days end
+        days = select(func.min(facts.c.day), func.max(facts.c.day)).where(facts.c.day.op("GLOB")(_ISO_DAY))
+        first, last = session.execute(days).one()
+        if first is None:
+            return []
+        low, high = low or first, high or last
+    try:
+        return _range_words(date.fromisoformat(low), date.fromisoformat(high))
+    except ValueError:  # the index's first or last day is no day of the calendar (a page's own date: 2019-02-30)
+        return _range_words(date(int(low[:4]), 1, 1), date(int(high[:4]), 12, 31))
+
+
+def _range_words(low: date, high: date) -> list[str]:
+    """Fewest year, month and day words that cover ``[low, high]`` exactly."""
+    words: list[str] = []
+    day = low
+    while day <= high:
+        year_end = date(day.year, 12, 31)
+        next_month = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        if day.month == 1 and day.day == 1 and year_end <= high:
+            words.append(day_tokens(day.isoformat())[0])
+            day = year_end + timedelta(days=1)
+        elif day.day == 1 and next_month - timedelta(days=1) <= high:
+            words.append(day_tokens(day.isoformat())[1])
+            day = next_month
+        else:
+            words.append(day_tokens(day.isoformat())[2])
+            day += timedelta(days=1)
+        if day.year == 9999:  # date's end
+            break
+    return words
+
+
+def _outlet_ids(session: Session, names: tuple[str, ...]) -> list[int]:
+    return list(session.scalars(select(Outlet.id).where(func.lower(Outlet.name).in_(names)).order_by(Outlet.id)))
+
+
+def _pg_conditions(session: Session, query: Query, all_versions: bool) -> list[ColumnElement[bool]]:
+    """The WHERE conditions on PostgreSQL's index table: the words through its GIN index, the filters on its facts."""
+    documents = search_documents.c
+    conditions: list[ColumnElement[bool]] = []
+    if query.text is not None:
+        tsquery = query.tsquery()
+        configs = _configs(session)
+        live = [
+            c for c in configs if session.scalar(select(func.numnode(func.to_tsquery(cast(c, REGCONFIG), tsquery))))
+        ]
+        if configs and not live:
+            raise QueryError(f"the query holds only words too common to search for (stop words): {query.source}")
+        matches = [documents.document.op("@@")(func.to_tsquery(cast(c, REGCONFIG), tsquery)) for c in live]
+        if len(configs) == len(live) == 1:  # one language in the whole index: no condition on it to weigh
+            conditions.append(matches[0])
+        else:
+            by_config = (and_(documents.config == c, m) for c, m in zip(live, matches, strict=True))
+            conditions.append(or_(false(), *by_config))
+    if not all_versions:
+        conditions.append(documents.newest)  # as the partial indexes say it, so the planner can use them
+    for condition in query.filters:
+        test = _pg_filter(session, condition)
+        conditions.append(func.coalesce(not_(test), True) if condition.negated else test)
+    return conditions
+
+
+def _pg_filter(session: Session, condition: Filter) -> ColumnElement[bool]:
+    documents = search_documents.c
+    if condition.name == "outlet":
+        return documents.outlet_id.in_(_outlet_ids(session, condition.values))
+    if condition.name == "language":
+        language = documents.language
+        return or_(language.in_(condition.values), *(language.like(f"{v}-%") for v in condition.values))
+    bounds = []
+    if condition.low:
+        bounds.append(documents.day >= condition.low)
+    if condition.high:
+        bounds.append(documents.day <= condition.high)
+    return and_(*bounds) if bounds else documents.day.is_not(None)
 
 
 def _configs(session: Session) -> list[str]:
@@ -227,31 +398,6 @@ def _configs(session: Session) -> list[str]:
             )
         )
     )
-
-
-def _day(postgres: bool) -> ColumnElement[str]:
-    captured = (
-        func.to_char(Article.first_seen_at, "YYYY-MM-DD")
-        if postgres
-        else func.substr(cast(Article.first_seen_at, String), 1, 10)
-    )
-    return func.coalesce(Article.published, Article.listed_published, captured)
-
-
-def _filter(condition: Filter, day: ColumnElement[str]) -> ColumnElement[bool]:
-    if condition.name == "outlet":
-        test = func.lower(Outlet.name).in_(condition.values)
-    elif condition.name == "language":
-        language = func.lower(ArticleVersion.language)
-        test = or_(language.in_(condition.values), *(language.like(f"{v}-%") for v in condition.values))
-    else:
-        bounds = []
-        if condition.low:
-            bounds.append(day >= condition.low)
-        if condition.high:
-            bounds.append(day <= condition.high)
-        test = and_(*bounds) if bounds else day.is_not(None)
-    return func.coalesce(not_(test), True) if condition.negated else test
 
 
 def _with_snippets(session: Session, query: Query, rows: list[Any], marks: tuple[str, str]) -> Iterator[Match]:

@@ -5,30 +5,68 @@ foreign keys tie them to the rows they index (a rebuild empties and refills
 them, and no write to the archive's tables pays for checking them), and they
 live in a metadata of their own, apart from :mod:`archive.db.models`.
 
-The full-text index is ``article_search`` on both backends. In SQLite it is an
-FTS5 table with external content (``content='article_versions'``): it holds
-only the inverted index, reads headline, byline and text back from the
-versions for ``snippet()``, and costs one index insert per new version (no
-second copy of the text; versions never change once written, which external
-content needs). Its tokenizer is ``porter unicode61 remove_diacritics 2``:
+The full-text index is ``article_search`` on both backends, and it holds what
+counting and filtering need besides the words, so that a count never joins the
+archive's tables: each version's article, outlet, day (the article's own date,
+else its listed date, else the day it was first captured), language, and
+whether it is its article's newest version (:data:`FACTS`). Those facts change
+as an article gains versions or dates; :mod:`archive.search.index` keeps them.
+
+In SQLite it is an FTS5 table with external content: it holds only the
+inverted index, and reads headline, byline and text back from the versions
+(through the view ``article_search_content``) for ``snippet()``, costing one
+index insert per new version and no second copy of the text. Its fourth
+column, ``facts``, indexes the facts as words (:func:`fact_tokens`:
+``newest``, ``o12``, ``y2019 m201903 d20190315``, ``len``), so that filters
+are merged with the words inside FTS5 (a month of a year-long archive is one
+token's list, skipped through, instead of a lookup per matching version); the
+words of a query are only ever looked for in the other three columns. The
+facts as indexed are kept in ``article_search_facts``, since FTS5 forgets a
+row only when told the values it indexed. The tokenizer is ``porter unicode61 remove_diacritics 2``:
 FTS5 has one tokenizer per table, so English suffixes are stripped from every
 language's words alike, in the documents and the queries both, and accents
 are folded. In PostgreSQL it is a table of ``tsvector`` s under a GIN index,
 each built with the text search configuration of its article's language
 (:data:`LANGUAGE_CONFIGS`, ``simple`` for others), headline weighted A, byline
-B, text D (so ``title:`` and ``author:`` are weight restrictions).
+B, text D (so ``title:`` and ``author:`` are weight restrictions), beside the
+facts as columns (B-tree indexes on the day and outlet of newest versions, which
+the planner ANDs with the GIN index's bitmap). Its ``toast_tuple_target`` is set
+low so the documents live out of line: the table's rows stay a few dozen
+bytes, and a count reads their facts without reading every matching document.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Table
+import re
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 __all__ = [
+    "CONTENT_VIEW",
+    "FACTS",
+    "FACTS_TABLE",
     "FTS5_TOKENIZER",
     "LANGUAGE_CONFIGS",
     "SEARCH_TABLE",
     "bands",
+    "day_tokens",
+    "fact_tokens",
+    "facts",
+    "language_token",
     "is_search_structure",
     "metadata",
     "search_documents",
@@ -36,6 +74,10 @@ __all__ = [
 ]
 
 SEARCH_TABLE = "article_search"
+FACTS_TABLE = "article_search_facts"
+CONTENT_VIEW = "article_search_content"
+#: What each indexed version carries besides its words, on both backends.
+FACTS = ("article_id", "outlet_id", "day", "language", "newest")
 FTS5_TOKENIZER = "porter unicode61 remove_diacritics 2"
 #: ISO 639-1 language codes and the PostgreSQL text search configuration that stems them (built into PostgreSQL 12+).
 LANGUAGE_CONFIGS = {
@@ -69,7 +111,28 @@ search_documents = Table(
     Column("version_id", BigInteger, primary_key=True, autoincrement=False),
     Column("config", String(32), nullable=False, index=True),
     Column("document", TSVECTOR, nullable=False),
+    Column("article_id", Integer, nullable=False, index=True),
+    Column("outlet_id", Integer),
+    Column("day", String(10), nullable=False),
+    Column("language", String(16)),
+    Column("newest", Boolean, nullable=False),
     Index("ix_article_search_document", "document", postgresql_using="gin"),
+    Index("ix_article_search_newest_day", "day", postgresql_where="newest"),
+    Index("ix_article_search_newest_outlet", "outlet_id", postgresql_where="newest"),
+    postgresql_with={"toast_tuple_target": 128},
+)
+
+#: SQLite's facts of each indexed version, and the ``tokens`` its ``facts`` column was indexed with.
+facts = Table(
+    FACTS_TABLE,
+    metadata,
+    Column("version_id", Integer, primary_key=True, autoincrement=False),
+    Column("article_id", Integer, nullable=False, index=True),
+    Column("outlet_id", Integer),
+    Column("day", String(10), nullable=False, index=True),
+    Column("language", String(16)),
+    Column("newest", Boolean, nullable=False),
+    Column("tokens", Text, nullable=False),
 )
 
 #: One MinHash signature per article (of its first version's text), and its reprint group: the article id
@@ -94,9 +157,35 @@ bands = Table(
 )
 
 _FTS5_SHADOWS = ("data", "idx", "docsize", "config", "content")
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def is_search_structure(name: str | None) -> bool:
     """Whether a table belongs to search and reprint detection (FTS5's shadow tables included), so a
     comparison of the database with :mod:`archive.db.models` can leave it out."""
     return name in metadata.tables or name in {f"{SEARCH_TABLE}_{suffix}" for suffix in _FTS5_SHADOWS}
+
+
+def fact_tokens(outlet_id: int | None, day: str, language: str | None, newest: bool) -> str:
+    """The words SQLite's ``facts`` column indexes for a version (letters and digits only: FTS5 keeps them whole)."""
+    tokens = ["newest"] if newest else []
+    if outlet_id is not None:
+        tokens.append(f"o{outlet_id}")
+    tokens += day_tokens(day)
+    if language:
+        tokens += sorted({f"l{language_token(language.split('-')[0])}", f"l{language_token(language)}"})
+    return " ".join(t for t in tokens if t != "l")
+
+
+def day_tokens(day: str) -> list[str]:
+    """A day's year, month and day tokens (none for a day not written YYYY-MM-DD)."""
+    found = _DAY.fullmatch(day)
+    if not found:
+        return []
+    year, month, number = found.groups()
+    return [f"y{year}", f"m{year}{month}", f"d{year}{month}{number}"]
+
+
+def language_token(language: str) -> str:
+    return _NOT_ALNUM.sub("", language.casefold())

@@ -1,5 +1,6 @@
-"""The researchers' web app: search, a URL's captures, one capture with its citation, versions and diffs, each
-article's rechecks and the recheck schedule's state, stories.
+"""The researchers' web app: search (the query language of :mod:`archive.search.query`, or a URL), a URL's
+captures, one capture with its citation, versions and diffs, each article's rechecks and the recheck schedule's
+state, stories.
 
 Archived pages are hostile input. They are only ever shown inside an iframe
 whose ``sandbox`` forbids scripts and same-origin access, loaded from the
@@ -8,11 +9,13 @@ sandboxes every answer), on a capture's page or full-window on its own
 (``/replay``); every app response carries a Content-Security-Policy that
 allows nothing but the app itself and frames from pywb. Files are only ever
 read through :func:`archive.replay.archive_file`, which refuses names outside
-the archive's folders. URL lookups use the CDXJ index; prefix and text
-searches, versions and stories ask the database through :mod:`archive.queries`.
+the archive's folders. URL lookups use the CDXJ index; word searches the
+full-text index (:mod:`archive.search`); prefix searches, versions and stories
+ask the database through :mod:`archive.queries`.
 
 Requests are hostile input too: a malformed URL, an out-of-range id, an
-oversized search or a NUL character is answered with a 4xx page, never a 500.
+oversized search, a malformed query, bytes that are not UTF-8 or a NUL character
+is answered with a 4xx page, never a 500.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -35,19 +40,21 @@ from archive.diff import diff_versions, paragraphs
 from archive.index import CdxjEntry, IndexStore, surt
 from archive.queries import (
     NO_OUTLET,
-    TextMatch,
     article_timeline,
     coverage,
     find_article,
     find_story,
     list_stories,
-    search_text,
     timeline_data,
     urls_with_prefix,
 )
 from archive.queries.checks import OUTCOMES, UnknownOutlet, check_history, folded, recheck_status, schedule_of
 from archive.replay import Replayed, UnsafePath, archive_file, capture_time, captures, load, nearest, page_text
+from archive.reprints import collapse_reprints
+from archive.search.query import QueryError, parse_query
+from archive.search.results import attention, count_by, count_matches, search
 from archive.warc.files import is_closed_warc
+from archive.web.attention import attention_svg
 from archive.web.checkstrip import check_strip
 from archive.web.pywb import COLLECTION
 from archive.web.timeline import timeline_svg
@@ -55,9 +62,16 @@ from archive.web.timeline import timeline_svg
 __all__ = ["create_app", "security_headers"]
 
 SEARCH_LIMIT = 200
-#: The longest prefix or text search, in characters: a text search is a LIKE pattern, and SQLite refuses
-#: patterns over 50,000 bytes (a character takes up to four).
+#: The longest URL prefix searched, in characters: it is a LIKE pattern, and SQLite refuses patterns over
+#: 50,000 bytes (a character takes up to four). Word queries have their bounds in :mod:`archive.search.query`.
 MAX_SEARCH = 1000
+#: Matches per page of a word search, and the last page one may ask for (deep offsets cost a scan each).
+PAGE_SIZE = 20
+MAX_PAGE = 500
+#: What a typed query is taken as: a URL when it starts like one, else words.
+_URL_START = ("http://", "https://")
+#: Marks around matched words in snippets: private-use characters, never in a page's extracted text.
+_MARKS = ("\ue000", "\ue001")
 #: The largest row id the databases store (a signed 64-bit integer); larger ids cannot name an article.
 MAX_ID = 2**63 - 1
 
@@ -119,24 +133,57 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             abort(404, f"no capture of {url}" + (f" at {timestamp}" if timestamp else ""))
         return entry
 
-    @app.get("/")
-    def search() -> Any:
-        q = request.args.get("q", "").strip()
-        kind = request.args.get("kind", "url")
-        urls: list[str] = []
-        articles: list[TextMatch] = []
-        if kind in ("prefix", "text") and len(q) > MAX_SEARCH:
-            abort(400, f"a {kind} search is at most {MAX_SEARCH:,} characters long")
+    @app.get("/", endpoint="search")
+    def search_page() -> Any:
+        q = _query_text().strip()
+        kind = request.args.get("kind") or ("url" if q.startswith(_URL_START) else "words")
+        if kind == "text":  # the old substring search's links: now the query language
+            kind = "words"
+        if kind not in ("words", "url", "prefix"):
+            abort(400, f"unknown kind of search {kind[:40]!r} (words, url or prefix)")
+        if kind == "prefix" and len(q) > MAX_SEARCH:
+            abort(400, f"a prefix search is at most {MAX_SEARCH:,} characters long")
+        page: dict[str, Any] = {"q": q, "kind": kind, "searched": bool(q)}
         if q and kind == "url":
             if lookup(q):
                 return redirect(url_for("url_captures", url=q))
         elif q and kind == "prefix":
             with database() as session:
-                urls = urls_with_prefix(session, q, SEARCH_LIMIT)
-        elif q and kind == "text":
+                page["urls"] = urls_with_prefix(session, q, SEARCH_LIMIT)
+        elif q:
+            page.update(words(q))
+        return render_template("search.html", **page)
+
+    def words(q: str) -> dict[str, Any]:
+        """A word search's page: the count, counts by outlet, the attention chart and one page of matches."""
+        number = request.args.get("page", default=1, type=int)
+        if not 1 <= number <= MAX_PAGE:
+            abort(400, f"pages are numbered 1 to {MAX_PAGE}")
+        options = {
+            "all_versions": request.args.get("versions") == "all",
+            "collapse_reprints": request.args.get("reprints") == "collapse",
+        }
+        try:
+            query = parse_query(q)
             with database() as session:
-                articles = search_text(session, q, SEARCH_LIMIT)
-        return render_template("search.html", q=q, kind=kind, urls=urls, articles=articles, searched=bool(q))
+                total = count_matches(session, query, **options)
+                outlets = count_by(session, query, "outlet", **options) if total else []
+                chart = attention_svg(attention(session, query, **options)) if total else None
+                matches = list(
+                    search(session, query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, marks=_MARKS, **options)
+                )
+        except QueryError as e:
+            abort(400, str(e))
+        return {
+            "total": total,
+            "outlets": outlets,
+            "chart": chart,
+            "matches": matches,
+            "page": number,
+            "page_size": PAGE_SIZE,
+            "pages": min(MAX_PAGE, -(-total // PAGE_SIZE)),
+            "options": {key: value for key, value in request.args.items() if key in ("versions", "reprints")},
+        }
 
     @app.get("/captures")
     def url_captures() -> Any:
@@ -268,17 +315,26 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
             found = find_story(session, name)
             if found is None:
                 abort(404)
+            collapse = request.args.get("reprints") == "collapse"
             rows = list(coverage(session, found))
+            copies = {row.article_id: 1 for row in rows}
+            if collapse:  # a syndicated story once, under its earliest capture's outlet
+                kept = collapse_reprints(session.connection(), rows, lambda r: (r.article_id, r.first_seen))
+                rows = [row for row, _ in kept]
+                copies = {row.article_id: n for row, n in kept}
             outlets: dict[str, dict[str, Any]] = {}
             for row in rows:
                 entry = outlets.setdefault(
-                    row.outlet or NO_OUTLET, {"articles": 0, "first_seen": row.first_seen, "versions": 0}
+                    row.outlet or NO_OUTLET, {"articles": 0, "first_seen": row.first_seen, "versions": 0, "copies": 0}
                 )
                 entry["articles"] += 1
+                entry["copies"] += copies[row.article_id] - 1
                 entry["versions"] += row.versions
                 entry["first_seen"] = min(entry["first_seen"], row.first_seen)
             chart = timeline_svg(timeline_data(session, found))
-            return render_template("story.html", story=found, rows=rows, outlets=outlets, chart=chart)
+            return render_template(
+                "story.html", story=found, rows=rows, outlets=outlets, chart=chart, collapse=collapse, copies=copies
+            )
 
     @app.errorhandler(HTTPException)
     def refused(error: HTTPException) -> Any:
@@ -286,8 +342,30 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
         return page, error.code, error.get_headers()  # (a 405's Allow among them)
 
     app.jinja_env.filters["paragraphs"] = paragraphs
+    app.jinja_env.filters["marked"] = _marked
     app.jinja_env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
     return app
+
+
+def _query_text() -> str:
+    """The ``q`` parameter as sent; bytes in it that are not UTF-8 are a 400 saying so (Werkzeug would
+    quietly replace them, and a query would then look for something the researcher never typed)."""
+    for key, value in parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        if key == "q":
+            try:
+                return value.encode("latin-1").decode("utf-8")
+            except UnicodeDecodeError as e:
+                abort(400, f"the query is not valid text: byte {e.start + 1} is not UTF-8")
+    return ""
+
+
+def _marked(snippet: str) -> Markup:
+    """A snippet escaped, its matched words in ``<mark>``."""
+    text = str(escape(" ".join(snippet.split())))
+    opened = text.count(_MARKS[0]) == text.count(_MARKS[1])
+    if not opened:
+        text = text.replace(_MARKS[0], "").replace(_MARKS[1], "")
+    return Markup(text.replace(_MARKS[0], "<mark>").replace(_MARKS[1], "</mark>"))
 
 
 def _calendar(by_month: dict[str, dict[int, list[CdxjEntry]]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from archive.cli import main
 from archive.db import Story, open_database, session_factory
 from archive.queries import coverage, find_story
 from archive.stories import StoryDefinition, StoryError, load_story, resync_stories, sync_story
+from tests.archive import searchfixture
 from tests.conftest import REPO, CrawlRun
 from tests.fixtureweb.server import CD_ARTICLE, TAC_ARTICLE, TP_ARTICLE
 
@@ -77,6 +78,32 @@ def test_seeds_name_articles_by_any_address_or_by_the_feed_that_listed_them(sess
         assert {row.url for row in coverage(session, find_story(session, "seeded"))} == {CD_ARTICLE, TP_ARTICLE}
 
 
+def test_a_story_defined_by_a_query_is_answered_through_the_index(database_url: str, tmp_path: Path) -> None:
+    engine = open_database(database_url)
+    sessions = session_factory(engine)
+    ids = searchfixture.build(tmp_path / "warcs", sessions)  # indexed by the ingester, as a crawl is
+    path = tmp_path / "query.toml"
+    path.write_text('name = "by-query"\nquery = \'"missed opportunity" AND NOT outlet:"Harbor Times"\'\n')
+    definition = load_story(path)
+    with sessions.begin() as session:
+        result = sync_story(session, definition)
+        rows = {row.article_id: row.matched_terms for row in coverage(session, find_story(session, "by-query"))}
+    # the wire story and the Valley Ledger's reprint; Harbor Times's is left out by the query
+    assert (result.members, result.by_query, result.by_terms) == (2, 2, 0)
+    assert rows == {ids["wire"]: [definition.query], ids["ledger"]: [definition.query]}
+    # every version counts: ThinkProgress's first told of Otto Warmbier, its second no longer does
+    path.write_text('name = "by-query"\nquery = "warmbier"\nterms = ["Yongbyon"]\nend = 2019-03-31\n')
+    with sessions.begin() as session:
+        result = sync_story(session, load_story(path))
+        rows = {row.article_id: row.matched_terms for row in coverage(session, find_story(session, "by-query"))}
+    assert (result.members, result.by_query, result.by_terms, result.removed) == (1, 1, 1, 2)
+    assert rows == {ids["tp"]: ["Yongbyon", "warmbier"]}
+    path.write_text('name = "by-query"\nquery = "hanoi"\nend = 2019-01-01\n')  # the date range bounds it too
+    with sessions.begin() as session:
+        assert sync_story(session, load_story(path)).members == 0
+    engine.dispose()
+
+
 def test_a_story_with_hundreds_of_terms_syncs_on_every_backend(sessions) -> None:
     """Issue 13: 499 terms or more made one OR too deep for SQLite; the candidate query is now batched."""
     terms = tuple(f"zzz-unheard-of-{i}" for i in range(999)) + ("Hanoi summit",)
@@ -103,8 +130,13 @@ def test_stories_are_resynced_from_their_stored_definitions(sessions) -> None:
     ("content", "field", "message"),
     [
         ('name = "Hanoi Summit"\nterms = ["x"]', "name", "lower-case letters"),
-        ('name = "x"\nterms = ["x"]\nquery = "y"', "query", "unknown field"),
-        ('name = "x"', "terms", "needs terms, seeds, or both"),
+        ('name = "x"\nterms = ["x"]\nsubject = "y"', "subject", "unknown field"),
+        ('name = "x"', "terms", "needs terms, a query or seeds"),
+        ('name = "x"\nquery = "(hanoi AND summit"', "query", "ends too early"),
+        ('name = "x"\nquery = \'"missed opportunity\'', "query", "quote is not closed"),
+        ('name = "x"\nquery = "headline:hanoi"', "query", "unknown field headline:"),
+        ('name = "x"\nquery = ["hanoi"]', "query", "must be a string"),
+        ('name = "x"\nquery = "   "', "query", "empty"),
         ('name = "x"\nterms = ["x", ""]', "terms", "non-empty strings"),
         ('name = "x"\nseeds = ["www.example.com/a"]', "seeds[0]", "not an absolute http(s) URL"),
         ('name = "x"\nterms = ["x"]\nstart = "2019-02-20"', "start", "must be a date"),
@@ -136,5 +168,8 @@ def test_the_cli_refuses_a_bad_story_file_and_writes_nothing(
     bad.write_text('name = "x"\n')
     assert main(["--data", str(tmp_path), "stories", "sync", str(STORY_FILE), str(bad)]) == 2
     assert f"{bad}: terms: a story needs terms" in capsys.readouterr().err
+    bad.write_text('name = "x"\nquery = "summit published:[2019-03-02 TO 2019-03-01]"\n')
+    assert main(["--data", str(tmp_path), "stories", "sync", str(bad)]) == 2
+    assert f"{bad}: query: published: the range ends before it starts" in capsys.readouterr().err
     assert main(["--data", str(tmp_path), "stories", "list"]) == 0
     assert "no stories" in capsys.readouterr().out

@@ -103,3 +103,31 @@ def test_similar_lists_the_reprints_of_an_article(archive: list[str], capsys: py
     assert capsys.readouterr().out == "no rows\n"
     assert main([*archive, "similar", "http://nowhere.example/"]) == 2
     assert "no archived article" in capsys.readouterr().err
+
+
+def test_plot_draws_a_querys_articles_per_day_per_outlet(
+    archive: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = tmp_path / "attention.svg"
+    assert main([*archive, "plot", "--query", "hanoi", "-o", str(image)]) == 0
+    assert capsys.readouterr().out == f"{image}: 6 articles on 4 days\n"
+    svg = image.read_text(encoding="utf-8")
+    assert "hanoi" in svg and "Harbor Times (2)" in svg and "all outlets (6)" in svg
+    assert main([*archive, "plot", "--query", "sanctions", "--collapse-reprints", "-o", str(tmp_path / "a.png")]) == 0
+    assert capsys.readouterr().out.endswith(": 3 articles on 2 days\n")
+    assert (tmp_path / "a.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["plot", "--query", "(hanoi", "-o", "x.svg"], "ends too early"),
+        (["plot", "some-story", "--query", "hanoi", "-o", "x.svg"], "not both"),
+        (["plot", "--collapse-reprints", "-o", "x.svg"], "go with --query"),
+    ],
+)
+def test_plot_refuses_a_bad_query(
+    archive: list[str], arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*archive, *arguments]) == 2
+    assert message in capsys.readouterr().err

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
-from archive.db import ArticleVersion, open_database, session_factory
+from archive.db import Article, ArticleVersion, open_database, session_factory
 from archive.db.ingester import Ingester
 from archive.db.session import alembic_config, schema_revisions
 from archive.reprints import clear_reprints
-from archive.search.index import clear_search_index, index_versions, reindex_all, unindex_versions
+from archive.search.index import (
+    clear_search_index,
+    index_versions,
+    refresh_articles,
+    reindex_all,
+    unindex_versions,
+)
 from archive.search.query import parse_query
-from archive.search.results import count_matches, search
-from archive.search.schema import SEARCH_TABLE, is_search_structure, metadata
+from archive.search.results import count_by, count_matches, search
+from archive.search.schema import FACTS_TABLE, SEARCH_TABLE, is_search_structure, metadata
 from tests.archive import searchfixture
 from tests.archive.recording import at
 from tests.archive.search.conftest import IndexedArchive, index_everything
@@ -35,7 +42,7 @@ def test_migration_0005_indexes_the_versions_already_there(database_url: str, tm
     command.downgrade(alembic_config(engine), "0004")  # an archive indexed before the search tables existed
     engine.dispose()
 
-    engine = open_database(database_url)  # migrates to the head, through 0005
+    engine = open_database(database_url)  # migrates through 0005
     current, heads = schema_revisions(engine)
     assert current == heads
     sessions = session_factory(engine)
@@ -51,7 +58,8 @@ def test_the_migration_builds_exactly_the_search_tables(database_url: str) -> No
     engine = open_database(database_url)
     with engine.connect() as connection:
         postgres = connection.dialect.name == "postgresql"
-        ours = set(metadata.tables) - (set() if postgres else {SEARCH_TABLE})  # SQLite's is an FTS5 table
+        # SQLite's index is an FTS5 table beside a table of facts; PostgreSQL's holds the facts itself
+        ours = set(metadata.tables) - ({FACTS_TABLE} if postgres else {SEARCH_TABLE})
 
         def include(name: str | None, kind: str, _parent: object) -> bool:
             return kind != "table" or name in ours
@@ -111,6 +119,34 @@ def test_indexing_twice_and_unindexing_keep_the_index_consistent(archive: Indexe
         unindex_versions(session.connection(), tp)  # forgetting twice does nothing
     assert hits(archive, "yongbyon") == set()
     assert hits(archive, "sanctions") == {"wire", "ledger", "harbor", "tac"}
+
+
+def test_the_facts_follow_an_article_as_it_changes(archive: IndexedArchive) -> None:
+    """A later date for an article, or another version becoming its newest, reaches the index through
+    ``refresh_articles`` (what the indexer calls for the articles a batch touched)."""
+    tac, tp = archive.ids["tac"], archive.ids["tp"]
+    assert hits(archive, "larison published:2019-03-04") == {"tac"}
+    with archive.sessions.begin() as session:
+        session.execute(update(Article).where(Article.id == tac).values(published="2020-01-02"))
+        refresh_articles(session.connection(), [tac])
+    assert hits(archive, "larison published:2019-03-04") == set()
+    assert hits(archive, "larison published:[2020-01-01 TO 2020-01-31]") == {"tac"}
+    assert hits(archive, "larison published:[2020-01-02 TO *]") == {"tac"}
+    with archive.sessions() as session:
+        assert ("2020-01-02", 1) in count_by(session, parse_query("hanoi"), "day")
+    assert (hits(archive, "warmbier"), hits(archive, "armoured")) == (set(), {"tp"})
+    with archive.sessions.begin() as session:  # the first version seen last after all: it is the newest
+        first = session.scalars(
+            select(ArticleVersion).where(ArticleVersion.article_id == tp).order_by(ArticleVersion.first_seen_at)
+        ).first()
+        first.first_seen_at = first.first_seen_at + timedelta(days=30)
+        session.flush()
+        refresh_articles(session.connection(), [tp, tp])
+    assert (hits(archive, "warmbier"), hits(archive, "armoured")) == ({"tp"}, set())
+    with archive.sessions() as session:
+        assert count_matches(session, parse_query("hanoi")) == 6
+        assert count_matches(session, parse_query("hanoi"), all_versions=True) == 7
+    _check_integrity(archive)
 
 
 def test_reindex_rebuilds_from_the_versions(archive: IndexedArchive) -> None:

@@ -2,8 +2,9 @@
 
 A researcher searches for a seed article, opens a capture and sees its
 headline in the replayed page, compares two versions of the edited article,
-and looks at the story; every request the browser made stayed on loopback
-(the app or pywb), never the live web. Screenshots of each view go to
+looks at the story, and searches words (counts, attention chart, snippets);
+every request the browser made stayed on loopback (the app or pywb), never
+the live web. Screenshots of each view go to
 ``test-output/screenshots/``. ``make browser`` installs chromium and
 chromium-driver (``make test`` runs it first).
 """
@@ -160,6 +161,19 @@ def test_a_researcher_finds_reads_compares_and_cites(server: str, browser) -> No
     browser.get(f"{server}/stories/{STORY}")
     wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "figure.chart svg")))
     browser.save_screenshot(str(shots / "5-story.png"))
+
+    # words in the search box: the count, counts by outlet, the attention chart and marked snippets
+    browser.get(server + "/")
+    browser.find_element(By.NAME, "q").send_keys('"Hanoi summit" OR yongbyon')
+    browser.find_element(By.CSS_SELECTOR, "form.search button").click()
+    chart = wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "figure.attention svg")))
+    assert chart.find_elements(By.CSS_SELECTOR, "polyline.outlet")
+    total = int(browser.find_element(By.ID, "total").text.split()[0])
+    assert total >= 2 and len(browser.find_elements(By.CSS_SELECTOR, "table.outlets tr")) >= 3
+    assert browser.find_elements(By.CSS_SELECTOR, "ol.matches .snippet mark")
+    browser.save_screenshot(str(shots / "6-search.png"))
+    browser.get(server + "/?q=%22Hanoi+summit")  # an unclosed quote: a page that says so, not a 500
+    assert "quote is not closed" in browser.find_element(By.TAG_NAME, "body").text
 
     urls = requested_urls(browser)
     assert any(u.startswith(server) for u in urls) and any("/archive/" in u for u in urls)
