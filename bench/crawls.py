@@ -155,10 +155,11 @@ def _scrapy_stats(path: Path) -> dict[str, object]:
     return stats
 
 
-def crawl_ours(server: WebServer, workdir: Path, archive_only: bool) -> CrawlResult:
+def crawl_ours(server: WebServer, workdir: Path, archive_only: bool, seed_toml: str | None = None) -> CrawlResult:
+    """``scrapy crawl news`` of ``seed_toml`` (by default the web's own seed list, :meth:`SynthWeb.seed_toml`)."""
     workdir.mkdir(parents=True)
     seeds = workdir / "seeds.toml"
-    seeds.write_text(server.web.seed_toml())
+    seeds.write_text(server.web.seed_toml() if seed_toml is None else seed_toml)
     stats_file = workdir / "stats.json"
     settings = {
         **SCRAPY_SETTINGS,

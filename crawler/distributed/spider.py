@@ -12,7 +12,11 @@ a Redis URL is set (:mod:`crawler.commands.crawl`, which also checks with
 What it changes in ``RedisMixin`` (scrapy-redis 0.9.1), and why:
 
 - ``start()`` yields the first batch of seeds: the mixin starts through
-  ``start_requests()``, which Scrapy 2.19 no longer calls.
+  ``start_requests()``, which Scrapy 2.19 no longer calls. The URL shapes
+  the outlets' past pages proved to be articles' are read from the archive's
+  database as the engine starts, before it takes anything from the shared
+  queue (:meth:`NewsSpider.learn_shapes`): links of those shapes are
+  taken, and fetched first, by every worker as by the single-process spider.
 - ``make_request_from_data()`` turns a seed message (``{"outlet", "kind",
   "url"}``) into the same request the single-process spider makes, with the
   outlet in ``cb_kwargs``, instead of the mixin's ``FormRequest`` that
@@ -75,11 +79,17 @@ class DistributedNewsSpider(RedisMixin, NewsSpider):
         spider.frontier_keys = keys
         spider.redis_key = keys.seeds
         crawler.signals.connect(spider._spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._engine_started, signal=signals.engine_started)
         return spider
 
     def _spider_opened(self) -> None:
         # RedisMixin's set-up reads settings the add-on provides (MAX_IDLE_TIME_BEFORE_CLOSE): now final.
         self.setup_redis(self.crawler)
+
+    async def _engine_started(self) -> None:
+        # After spider_opened (the archiver has migrated the database), before the engine takes any
+        # request: the shared queue may already hold other workers' section pages and listings.
+        await self.learn_shapes()
 
     async def start(self) -> AsyncIterator[Request]:
         for request in self.next_requests():

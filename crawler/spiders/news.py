@@ -140,12 +140,17 @@ class NewsSpider(Spider):
         return self.settings.getbool("ARCHIVE_PAGE_REQUISITES")
 
     async def start(self) -> AsyncIterator[Request]:
-        if hasattr(self, "crawler"):  # a spider built without a crawler (tests) has no archive to learn from
-            self._learned = await learned_shapes(self.crawler, [o.name for o in self.seed_list.outlets if o.classified])
+        await self.learn_shapes()
         for outlet in self.seed_list.outlets:
             for kind, url in outlet.seeds():
                 if request := self.seed_request(kind, url, outlet):
                     yield request
+
+    async def learn_shapes(self) -> None:
+        """Read the URL shapes the outlets' past pages proved to be articles' (:mod:`crawler.shapes`): needed
+        before the first link is taken, so that links of those shapes are taken, and fetched first."""
+        if hasattr(self, "crawler"):  # a spider built without a crawler (tests) has no archive to learn from
+            self._learned = await learned_shapes(self.crawler, [o.name for o in self.seed_list.outlets if o.classified])
 
     def seed_request(self, kind: str, url: str, outlet: Outlet) -> Request | None:
         """The request for a seed URL of an outlet: a sitemap, a feed, a section page, or a known

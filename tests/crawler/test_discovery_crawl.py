@@ -5,6 +5,7 @@ counted is kept, home pages that lead nowhere get one line each, and discovery a
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from archive.db import Article, Capture, Outlet, Url, open_database, session_factory
 from archive.db.ingester import Ingester
-from archive.db.models import CaptureDecision
+from archive.db.models import CaptureDecision, FetchError
 from archive.format import ArticleRecord, DecisionRecord, parse_metadata
 from archive.rebuild import rebuild
 from archive.seeds import load_seeds
@@ -53,18 +54,21 @@ def seed_toml() -> str:
     return "\n".join(entries)
 
 
-def run(web: DiscoveryWeb, command: list[str], data_dir: Path) -> Crawl:
+def run(web: DiscoveryWeb, command: list[str], data_dir: Path, direct: str = "") -> Crawl:
+    """Run a command through the discovery web as proxy; ``direct``: hosts reached without it (``no_proxy``)."""
     env = proxy_env(web.url)
     env["NEWSARCHIVE_DATA"] = str(data_dir)
+    if direct:
+        env["no_proxy"] = direct
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     return Crawl(data_dir, done.returncode, done.stdout + done.stderr)
 
 
-def crawl(web: DiscoveryWeb, data_dir: Path, seeds: Path, *args: str) -> Crawl:
+def crawl(web: DiscoveryWeb, data_dir: Path, seeds: Path, *args: str, direct: str = "") -> Crawl:
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}", *args]
     for name, value in {**TEST_CRAWL_SETTINGS, "ARCHIVE_DATA_DIR": str(data_dir)}.items():
         command += ["-s", f"{name}={value}"]
-    return run(web, command, data_dir)
+    return run(web, command, data_dir, direct)
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +193,46 @@ def test_home_pages_leading_nowhere_get_one_line_each_and_the_crawl_goes_on(web:
             assert articles_by_outlet(session) == {OUTLETS[3].name: set(OUTLETS[3].articles)}
     finally:
         engine.dispose()
+
+
+def test_a_home_page_refusing_connections_gets_its_line_and_the_crawl_goes_on(
+    web: DiscoveryWeb, tmp_path: Path
+) -> None:
+    # a socket bound and not listening: the port stays this test's, and every connection to it is refused
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))
+        homepage = f"http://127.0.0.1:{refusing.getsockname()[1]}/"
+        seeds = tmp_path / "seeds.toml"
+        seeds.write_text(
+            f'[[outlet]]\nname = "Refusing Post"\nhomepage = "{homepage}"\nallowed_domains = ["127.0.0.1"]\n\n'
+            f'[[outlet]]\nname = "{OUTLETS[3].name}"\nhomepage = "{OUTLETS[3].homepage}"\n',
+            encoding="utf-8",
+        )
+        # straight to the closed port: the discovery web, as a proxy, would answer for it
+        finished = crawl(web, tmp_path / "data", seeds, direct="127.0.0.1")
+    assert finished.returncode == 0, finished.log[-5000:]
+    assert "Spider error processing" not in finished.log
+    # Scrapy's own lines (retries given up, robots.txt unread, with its traceback) name only the refusing host
+    errors = [line for line in finished.log.splitlines() if "] ERROR: " in line]
+    assert errors and all(homepage in line for line in errors), errors
+    lines = [line.split("] WARNING: ", 1)[1] for line in finished.log.splitlines() if "no articles found" in line]
+    assert lines == [
+        "Refusing Post: no articles found: homepage not fetched: "
+        "DownloadConnectionRefusedError: Connection was refused by other side: 111: Connection refused."
+    ]
+    engine = open_database(finished.database_url)
+    try:
+        with session_factory(engine)() as session:
+            assert articles_by_outlet(session) == {OUTLETS[3].name: set(OUTLETS[3].articles)}
+            # the refused fetch is kept as what happened to the home page
+            fetch_errors = session.execute(
+                select(Url.url, FetchError.error).join(Url, Url.id == FetchError.url_id)
+            ).all()
+    finally:
+        engine.dispose()
+    assert [(url, error.split(":", 1)[0]) for url, error in fetch_errors] == [
+        (homepage, "DownloadConnectionRefusedError")
+    ]
 
 
 def test_discovery_alone_writes_a_seed_list_that_loads(web: DiscoveryWeb, tmp_path: Path) -> None:

@@ -3,9 +3,11 @@ that logs when each request started and ended being served.
 
 A few outlets, each with a front page, section pages, an RSS feed and a sitemap that
 list the same articles several times over (so the shared dupefilter has work), and
-a robots.txt. Every request is answered after ``service_seconds``, so requests
-overlap and the log shows how many were served at once per host: the per-host
-limit that all workers together must keep. URLs in ``busy`` answer 429 with
+a robots.txt; with ``dated``, also articles at dated URLs, linked from the front
+page first (their URL's shape says article, the sections' stories' does not).
+Every request is answered after ``service_seconds``, so requests overlap and the
+log shows how many were served at once per host: the per-host limit that all
+workers together must keep. URLs in ``busy`` answer 429 with
 ``Retry-After`` the first time.
 """
 
@@ -100,6 +102,7 @@ class GeneratedWeb(Loopback):
         service_seconds: float = 0.02,
         busy: tuple[str, ...] = (),
         retry_after: int = 1,
+        dated: int = 0,
     ) -> None:
         super().__init__()
         self.service_seconds = service_seconds
@@ -107,16 +110,21 @@ class GeneratedWeb(Loopback):
         self.hosts = [f"www.outlet{o}.example" for o in range(outlets)]
         self.pages: dict[str, _Page] = {}
         self.articles: list[str] = []
+        self.dated: list[str] = []
         self.sections: list[str] = []
         for o, host in enumerate(self.hosts):
-            self._outlet(o, host, sections, articles)
+            self._outlet(o, host, sections, articles, dated)
         self.busy = set(busy)
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
 
     # -- the pages -------------------------------------------------------------------
-    def _outlet(self, o: int, host: str, sections: int, articles: int) -> None:
+    def _outlet(self, o: int, host: str, sections: int, articles: int, dated: int) -> None:
         base = f"http://{host}"
+        dated_urls = [f"{base}/2019/02/{28 - d:02d}/summit-talks-end-without-a-deal-{d}" for d in range(dated)]
+        for d, url in enumerate(dated_urls):
+            self.pages[url] = _html(_article(random.Random(url), f"Outlet {o}", 0, d))
+        self.dated += dated_urls
         story_urls: list[list[str]] = []
         for s in range(sections):
             urls = [f"{base}/section-{s}/story-{a}.html" for a in range(articles)]
@@ -128,7 +136,7 @@ class GeneratedWeb(Loopback):
             self.sections.append(section)
             self.pages[section] = _html(_listing(f"Section {s}", urls))
         everything = [u for urls in story_urls for u in urls]
-        front = [f"{base}/section-{s}/" for s in range(sections)] + [urls[0] for urls in story_urls]
+        front = dated_urls + [f"{base}/section-{s}/" for s in range(sections)] + [urls[0] for urls in story_urls]
         self.pages[f"{base}/"] = _html(_listing(f"Outlet {o}", front))
         items = "".join(
             f"<item><title>Story {i}</title><link>{u}</link><pubDate>Thu, 28 Feb 2019 12:00:00 GMT</pubDate></item>"
