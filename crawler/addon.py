@@ -2,7 +2,7 @@
 
 One switch (``ADDONS = {"crawler.addon.NewsArchive": 0}``) applies the
 defaults of every newsarchive setting (the table in :mod:`crawler.settings`),
-wires the WARC recorder, the stats file, the extraction pipeline, the
+wires the WARC recorder, the stats file, the robots.txt error log, the extraction pipeline, the
 recheck middlewares (known articles, conditional requests) and the
 Retry-After middleware, and sets the User-Agent from ``ARCHIVE_CONTACT_URL``.
 With a Redis URL (``REDIS_URL`` or ``$NEWSARCHIVE_REDIS_URL``) it also makes
@@ -22,6 +22,7 @@ import archive
 from crawler import distributed
 from crawler.decision import ArticleDecisionPipeline
 from crawler.distributed.addon import DistributedCrawl
+from crawler.extensions.robotslog import RobotsTxtErrorLog
 from crawler.extensions.statsfile import StatsFile
 from crawler.middlewares.conditional import ConditionalRequestMiddleware
 from crawler.middlewares.known import KnownArticlesMiddleware
@@ -42,6 +43,7 @@ class NewsArchive:
         settings.setdict(newsarchive_defaults, priority="addon")
         settings.setdefault_in_component_priority_dict("EXTENSIONS", WarcRecorder, 0)
         settings.setdefault_in_component_priority_dict("EXTENSIONS", StatsFile, 0)
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", RobotsTxtErrorLog, 0)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ExtractionPipeline, 300)
         settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ArticleDecisionPipeline, 310)
         settings.setdefault_in_component_priority_dict(
