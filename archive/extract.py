@@ -29,7 +29,7 @@ LOGGER = logging.getLogger(__name__)
 
 EXTRACTOR = "newsarchive"
 #: The version of this module's extraction logic: raise it with every change that can change a text.
-LOGIC_VERSION = "3"
+LOGIC_VERSION = "4"
 EXTRACTOR_VERSION: str = f"{LOGIC_VERSION}+trafilatura-{version('trafilatura')}"
 
 #: Which evidence decided an extraction's text (``Extraction.method``).

@@ -1,10 +1,11 @@
 """One page through extraction: checks on the input, one parse, the page's own evidence,
 trafilatura's fast heuristics (its full cascade only when they found little), the
-publisher's body, news boilerplate, metadata."""
+publisher's body and standfirst, news boilerplate, metadata."""
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 import trafilatura
@@ -23,7 +24,8 @@ from archive.extraction.boilerplate import drop_boilerplate
 from archive.extraction.evidence import read_evidence
 from archive.extraction.metadata import byline, page_date, read_metadata
 from archive.extraction.parsing import parse_page
-from archive.extraction.vouching import key, reconcile
+from archive.extraction.visible import VisibleText
+from archive.extraction.vouching import reconcile, standfirst
 
 __all__ = ["extract"]
 
@@ -41,6 +43,8 @@ INERT_CONTAINERS = ("nav", "footer", "aside", "noscript")
 #: say so, a short text is as often all there is: the full cascade there adds as much as it loses;
 #: but an empty one is redone too, the full cascade can only add to it.)
 SHORT_TEXT = 1000
+#: The control characters (other than whitespace) that mark binary input.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 #: Share of control characters (other than whitespace) above which an input is binary, not HTML.
 BINARY_SHARE = 0.05
 
@@ -67,10 +71,13 @@ def extract(html: str | bytes, url: str, fetched_at: datetime) -> Extraction | N
     lines = _paragraphs(tree, url, fast=True)
     if not lines or (evidence.says_article and len("\n".join(lines)) < SHORT_TEXT):
         lines, method = _paragraphs(tree, url, fast=False), FALLBACK
+    visible = VisibleText(tree)  # walked only if asked for
     if evidence.body:
-        reconciled = reconcile(lines, evidence.body, lambda: key(_visible_text(tree)))
+        reconciled = reconcile(lines, evidence.body, lambda: visible.key)
         if reconciled.decided:
             lines, method = reconciled.lines, STRUCTURED_DATA
+    if metadata.description and lines:
+        lines = standfirst(lines, metadata.description, lambda: visible.key, visible.block_showing)
     text = "\n".join(drop_boilerplate(lines)).strip()
     if not text:
         LOGGER.info("no article extracted from %s: no article text", url)
@@ -104,8 +111,7 @@ def _refusal(html: str | bytes) -> str | None:
         if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
             return None  # UTF-16 with its byte order mark: NUL bytes are expected
         sample = sample.decode("latin-1")
-    controls = sum(1 for char in sample if char < " " and char not in "\t\n\r\f")
-    if sample and controls / len(sample) > BINARY_SHARE:
+    if sample and len(_CONTROL.findall(sample)) / len(sample) > BINARY_SHARE:
         return "binary content"
     return None
 
@@ -147,9 +153,3 @@ def _paragraphs(tree: HtmlElement, url: str, *, fast: bool) -> list[str]:
     )
     text = document.text if document is not None else ""
     return [line for line in (text or "").splitlines() if line.strip()]
-
-
-def _visible_text(tree: HtmlElement) -> str:
-    """The text a reader of the page sees as the article's (scripts, styles and JSON-LD left out,
-    and figures: the captions some publishers put in the articleBody are not the article's text)."""
-    return " ".join(tree.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::figure)]"))

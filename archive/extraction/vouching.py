@@ -7,6 +7,10 @@ two agree that they describe the same text: when trafilatura's paragraphs cover 
 it, the paragraphs it does not contain at the edges of the text (where related links,
 newsletter boxes and author bios sit) are dropped; when trafilatura found next to nothing
 and the page itself shows the body, the body replaces it.
+
+The publisher's ``description`` is evidence of the same kind for the standfirst: news pages
+show their summary as the lead above the article, in a block trafilatura takes for a teaser
+and drops. Shown above or inside the text trafilatura found, it is put back there.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Reconciled", "reconcile"]
+__all__ = ["Reconciled", "key", "reconcile", "standfirst"]
 
 #: Share of the body's characters trafilatura's paragraphs must cover to be trimmed by it.
 AGREEMENT = 0.6
@@ -32,6 +36,10 @@ LONG_LINE = 300
 MIN_RESTORED = 80
 #: Letters at each end of a body paragraph looked for in trafilatura's text before it is put back.
 RESTORE_PROBE = 60
+#: A description shorter than this (letters) is a label or a slogan, not a standfirst.
+MIN_STANDFIRST = 50
+#: Letters by which the page's block showing a description may be longer than it and still be its lead.
+LEAD_SLACK = 500
 
 _NON_WORD = re.compile(r"\W+")
 
@@ -81,18 +89,61 @@ def _restored(lines: list[str], body: str, page_key: Callable[[], str]) -> list[
     if not missing:
         return lines
     page = page_key()
-    result = list(lines)
-    positions = [page.find(key(line)[:100]) if key(line) else -1 for line in result]
+    result, positions = list(lines), [_position(line, page) for line in lines]
     for paragraph in missing:
         paragraph_key = key(paragraph)
-        if not _vouched(paragraph_key, page):
-            continue
-        where = page.find(paragraph_key[:100])
-        # before the first line the page shows after it; lines not found in the page do not order
-        index = next((i for i, at in enumerate(positions) if at > where), len(result))
-        result.insert(index, paragraph)
-        positions.insert(index, where)
+        if _vouched(paragraph_key, page):
+            _insert(result, positions, paragraph, page.find(paragraph_key[:100]))
     return result
+
+
+def standfirst(
+    lines: list[str], description: str, page_key: Callable[[], str], block: Callable[[int, str], str | None]
+) -> list[str]:
+    """The lines with the standfirst the page's ``description`` announces put in where the page shows it,
+    when they lack it and the page shows it above their end: a summary shown after the article (in a
+    list of related stories, a footer) is another page's teaser, not this one's lead.
+
+    The standfirst is taken as the page shows it, ``block(position, letters)`` being the text of the
+    innermost block of the page showing ``letters``, found at that place of ``page_key()``: descriptions
+    are often cut short ("…") or run the lead into the first paragraph. A block much longer than the
+    description is not its lead but a container of more, and then the description itself is put in,
+    if the page shows all of it.
+    """
+    description_key = key(description)
+    if len(description_key) < MIN_STANDFIRST or description[:RESTORE_PROBE] in "\n".join(lines):
+        return lines  # (the raw test spares most pages, whose lines hold the lead as it is, their key)
+    text_key = key(" ".join(lines))
+    probe = description_key[:RESTORE_PROBE]
+    if probe in text_key:
+        return lines
+    page = page_key()
+    where = page.find(probe)
+    if where < 0:
+        return lines
+    positions = [_position(line, page) for line in lines]
+    if where > max(positions):
+        return lines
+    lead = block(where, probe)
+    if lead is None or len(key(lead)) > len(description_key) + LEAD_SLACK:
+        lead = description if _vouched(description_key, page) else None
+    if lead is None or not _absent(key(lead), text_key):
+        return lines
+    result = list(lines)
+    _insert(result, positions, " ".join(lead.split()), where)
+    return result
+
+
+def _position(line: str, page: str) -> int:
+    """Where the page shows a line (-1: not found, which does not order)."""
+    return page.find(line_key[:100]) if (line_key := key(line)) else -1
+
+
+def _insert(lines: list[str], positions: list[int], paragraph: str, where: int) -> None:
+    """Put a paragraph the page shows at ``where`` before the first line the page shows after it."""
+    index = next((i for i, at in enumerate(positions) if at > where), len(lines))
+    lines.insert(index, paragraph)
+    positions.insert(index, where)
 
 
 def _absent(paragraph_key: str, text_key: str) -> bool:

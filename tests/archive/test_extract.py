@@ -291,6 +291,23 @@ def test_a_lead_stated_as_the_body_is_put_back_where_the_page_shows_it() -> None
     assert result.method == "structured-data"
 
 
+def test_the_standfirst_the_description_announces_is_put_back_where_the_page_shows_it() -> None:
+    standfirst = "Buses every ten minutes from spring: what the new transit budget means for the city's riders."
+    page = news_page(PARAGRAPHS, meta=f'<meta name="description" content="{standfirst[:75]}…">').replace(
+        "<h1>Council approves transit budget</h1>",
+        f"<h1>Council approves transit budget</h1><div class='article-teaser'><p>{standfirst}</p></div>",
+    )
+    assert lines_of(extract(page)) == [standfirst, *PARAGRAPHS]
+
+
+def test_a_description_shown_only_below_the_article_is_not_its_standfirst() -> None:
+    teaser = "Buses every ten minutes from spring: what the new transit budget means for the city's riders."
+    page = news_page(
+        PARAGRAPHS, meta=f'<meta name="description" content="{teaser}">', after=f"<section><p>{teaser}</p></section>"
+    )
+    assert lines_of(extract(page)) == PARAGRAPHS
+
+
 # -- bad input ----------------------------------------------------------------------------------------------------
 
 

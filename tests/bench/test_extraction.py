@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.extraction import DEFAULT_CORPUS, main
+from bench.extraction import DEFAULT_CORPUS, main, timed_run
 from tests.archive.test_extract import BOILERPLATE_LINES, PARAGRAPHS, news_page
 
 SCORER = DEFAULT_CORPUS / "score.py"
@@ -48,3 +48,20 @@ def test_every_side_is_scored_and_compared_with_plain_trafilatura(corpus: Path, 
 def test_a_folder_without_the_scorer_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no score.py"):
         main(["--corpus", str(tmp_path)])
+
+
+def test_the_sides_take_turns_in_an_order_reversed_from_page_to_page() -> None:
+    calls: list[tuple[str, str]] = []
+
+    def side(name: str):
+        def extract(html: str) -> str:
+            calls.append((name, html))
+            return html.upper()
+
+        return extract
+
+    texts: dict[str, dict[str, str]] = {"a": {}, "b": {}}
+    spent = timed_run(["p1", "p2", "p3"], {"a": side("a"), "b": side("b")}, texts)
+    assert calls == [("a", "p1"), ("b", "p1"), ("b", "p2"), ("a", "p2"), ("a", "p3"), ("b", "p3")]
+    assert texts == {"a": {"p1": "P1", "p2": "P2", "p3": "P3"}, "b": {"p1": "P1", "p2": "P2", "p3": "P3"}}
+    assert set(spent) == {"a", "b"} and all(seconds >= 0 for seconds in spent.values())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archive.extraction.vouching import key, reconcile
+from archive.extraction.vouching import key, reconcile, standfirst
 
 BODY = [
     "The council approved the transit budget on Tuesday after a long debate that went on into the night.",
@@ -64,3 +64,43 @@ def test_a_body_paragraph_running_two_kept_lines_together_is_not_put_back_again(
     body = "\n".join([BODY[0] + " " + BODY[1], *BODY[2:]])
     result = reconcile(BODY, body, never)
     assert result.lines == BODY
+
+
+# -- the standfirst the description announces ----------------------------------------------------------------------
+
+STANDFIRST = "Buses every ten minutes on the three busiest routes: the council's budget, and what riders get from it."
+
+
+def blocks(*texts: str):
+    """A page's ``block(position, letters)``: the one of ``texts`` whose key holds the letters."""
+    return lambda position, letters: next((t for t in texts if letters in key(t)), None)
+
+
+def test_a_description_the_page_shows_above_the_text_is_put_in_where_it_shows_it() -> None:
+    page = key(" ".join(["Menu", LEAD, STANDFIRST, *BODY]))
+    result = standfirst([LEAD, *BODY], STANDFIRST, lambda: page, blocks(STANDFIRST))
+    assert result == [LEAD, STANDFIRST, *BODY]
+
+
+def test_a_description_cut_short_gives_the_whole_lead_the_page_shows() -> None:
+    page = key(" ".join(["Menu", STANDFIRST, *BODY]))
+    result = standfirst(BODY, STANDFIRST[:70] + "…", lambda: page, blocks(STANDFIRST))
+    assert result == [STANDFIRST, *BODY]
+
+
+def test_a_description_shown_only_after_the_text_is_another_pages_teaser() -> None:
+    page = key(" ".join(["Menu", *BODY, "More stories", STANDFIRST]))
+    assert standfirst(BODY, STANDFIRST, lambda: page, blocks(STANDFIRST)) == BODY
+
+
+def test_a_description_the_page_does_not_show_or_the_text_holds_is_not_put_in() -> None:
+    hidden = key(" ".join(["Menu", *BODY]))
+    assert standfirst(BODY, STANDFIRST, lambda: hidden, blocks()) == BODY
+    assert standfirst([STANDFIRST, *BODY], STANDFIRST, never, blocks()) == [STANDFIRST, *BODY]
+    assert standfirst(BODY, "Local news", never, blocks()) == BODY  # a label, not a standfirst
+
+
+def test_a_description_inside_a_container_of_more_is_put_in_as_stated() -> None:
+    container = " ".join([STANDFIRST, *TAIL, "A long list of other stories. " * 30])
+    page = key(" ".join(["Menu", container, *BODY]))
+    assert standfirst(BODY, STANDFIRST, lambda: page, blocks(container)) == [STANDFIRST, *BODY]
