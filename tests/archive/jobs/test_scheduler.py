@@ -161,7 +161,7 @@ def test_a_hanging_job_is_killed_at_its_timeout_and_the_next_job_still_runs(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The timeout leaves the crawl time to start (its SIGTERM handler must be installed, or the
-    signal's default action ends it at once); on a loaded machine that took more than 5 s."""
+    signal's default action ends it at once); on a machine loaded 10 and more that took over 8 s."""
     write(tmp_path, "slow.toml", SLOW_PAGE)
     write(tmp_path, "one.toml", ONE_OUTLET)
     jobs = write(
@@ -175,7 +175,7 @@ def test_a_hanging_job_is_killed_at_its_timeout_and_the_next_job_still_runs(
         name = "hangs"
         seeds = "slow.toml"
         trigger = {{ every = "1h" }}
-        timeout = "8s"
+        timeout = "20s"
 
         [[job]]
         name = "quick"
@@ -199,15 +199,15 @@ def test_a_hanging_job_is_killed_at_its_timeout_and_the_next_job_still_runs(
         scheduler = Scheduler(load_jobs(jobs), paths, stop_grace=1, env=proxy_env(web.proxy_url))
         assert scheduler.start()
         try:
-            wait_for(hang_done_and_quick_ran_after, 60, "the hanging run to end and the quick job to run again")
+            wait_for(hang_done_and_quick_ran_after, 90, "the hanging run to end and the quick job to run again")
         finally:
             scheduler.stop()
     runs = history(engine)
     engine.dispose()
     (hang,) = [r for r in runs if r.job == "hangs"]
     assert (hang.status, hang.exit_code) == (FAILED, -signal.SIGKILL)
-    assert hang.reason == "timed out after 8s; killed after a grace period of 1s"
-    assert 8 <= (hang.ended_at - hang.started_at).total_seconds() < 14
+    assert hang.reason == "timed out after 20s; killed after a grace period of 1s"
+    assert 20 <= (hang.ended_at - hang.started_at).total_seconds() < 26
     quick = [r for r in runs if r.job == "quick" and r.status == OK]
     assert any(r.started_at < hang.ended_at for r in quick), "ran while the other hung"
     assert any(r.started_at > hang.ended_at for r in quick), "ran after it"
