@@ -25,7 +25,16 @@ exchange travels in the WARCs too, in the records this module defines:
       (``WARC-Refers-To`` its response), the rule that decided and the
       evidence, URL and page (:func:`archive.urlshape.article_decision`): a
       page decided not to be an article has this record and no
-      ``article/1``, so a researcher can read why it was not counted.
+      ``article/1``, so a researcher can read why it was not counted;
+  ``reextraction/1``
+      what the current extractor read again from an archived response
+      (``WARC-Refers-To`` it), written by ``newsarchive reextract`` into a
+      WARC file of its own: the run, the ``article/1`` record it re-does
+      (``original``), the extractor and its version, and the extraction
+      (``article``, null when the page held no article for this extractor).
+      A kind of its own, not a second ``article/1``: the crawl-time
+      extraction stays what researchers see by default, and a newer text is
+      never taken for an edit by the outlet.
 
   The ``WARC-Target-URI`` of these records is not the page's URL but
   ``urn:newsarchive:<kind>:<URL>`` (built by :func:`metadata_target`), as
@@ -68,6 +77,7 @@ __all__ = [
     "FetchErrorRecord",
     "ListedEntry",
     "ListingRecord",
+    "ReextractionRecord",
     "article_payload",
     "decision_payload",
     "described_url",
@@ -77,6 +87,7 @@ __all__ = [
     "outlets_field",
     "outlets_in",
     "parse_metadata",
+    "reextraction_payload",
 ]
 
 #: The key of a metadata payload that names its kind and version.
@@ -85,6 +96,7 @@ ARTICLE = "article/1"
 LISTING = "listing/1"
 FETCH_ERROR = "fetch-error/1"
 DECISION = "decision/1"
+REEXTRACTION = "reextraction/1"
 #: The warcinfo field listing the crawl's outlets, as JSON.
 OUTLETS_FIELD = "newsarchive-outlets"
 #: How a metadata record's WARC-Target-URI starts: then its kind's name, a colon, and the URL it describes.
@@ -140,12 +152,39 @@ class DecisionRecord:
     outlet: str | None = None
 
 
-MetadataRecord = ArticleRecord | ListingRecord | FetchErrorRecord | DecisionRecord
+@dataclass(frozen=True)
+class ReextractionRecord:
+    """A ``reextraction/1`` payload: one response extracted again, in one run, by a newer extractor."""
+
+    run: str
+    original: str | None  # the record id of the ``article/1`` record this re-does
+    extractor: str
+    extractor_version: str
+    extraction: Extraction | None  # None: no article text for this extractor
+    outlet: str | None = None
+
+
+MetadataRecord = ArticleRecord | ListingRecord | FetchErrorRecord | DecisionRecord | ReextractionRecord
 
 
 def article_payload(outlet: str | None, extraction: Extraction) -> dict[str, Any]:
     """The ``article/1`` payload of an extraction: its fields, and the outlet."""
     return {KIND_KEY: ARTICLE, "outlet": outlet, **extraction.to_dict()}
+
+
+def reextraction_payload(
+    outlet: str | None, run: str, original: str | None, extractor: tuple[str, str], extraction: Extraction | None
+) -> dict[str, Any]:
+    """The ``reextraction/1`` payload of a run's extraction of a response (``extractor``: name and version)."""
+    return {
+        KIND_KEY: REEXTRACTION,
+        "outlet": outlet,
+        "run": run,
+        "original": original,
+        "extractor": extractor[0],
+        "extractor_version": extractor[1],
+        "article": extraction.to_dict() if extraction is not None else None,
+    }
 
 
 def listing_payload(outlet: str | None, source: str, entries: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
@@ -198,24 +237,17 @@ def parse_metadata(data: Mapping[str, Any] | None) -> MetadataRecord | None:
         return None
     kind = data.get(KIND_KEY)
     if kind == ARTICLE:
-        extraction = Extraction(
-            text=data.get("text") or "",
-            title=data.get("title"),
-            author=data.get("author"),
-            published=data.get("published"),
-            sitename=data.get("sitename"),
-            language=data.get("language"),
-            canonical_url=data.get("canonical_url"),
-            description=data.get("description"),
-            license=data.get("license"),
-            extractor=data.get("extractor") or UNKNOWN_EXTRACTOR,
-            extractor_version=data.get("extractor_version") or UNKNOWN_EXTRACTOR,
-            warnings=list(data.get("warnings") or []),
-            method=data.get("method") or UNKNOWN_EXTRACTOR,
-            og_type=data.get("og_type"),
-            schema_types=list(data.get("schema_types") or []),
+        return ArticleRecord(_extraction(data), data.get("outlet"))
+    if kind == REEXTRACTION:
+        article = data.get("article")
+        return ReextractionRecord(
+            run=str(data.get("run") or ""),
+            original=data.get("original"),
+            extractor=str(data.get("extractor") or UNKNOWN_EXTRACTOR),
+            extractor_version=str(data.get("extractor_version") or UNKNOWN_EXTRACTOR),
+            extraction=_extraction(article) if isinstance(article, Mapping) else None,
+            outlet=data.get("outlet"),
         )
-        return ArticleRecord(extraction, data.get("outlet"))
     if kind == LISTING:
         return ListingRecord(
             entries=[ListedEntry(entry["url"], entry.get("published")) for entry in data.get("entries", [])],
@@ -233,6 +265,27 @@ def parse_metadata(data: Mapping[str, Any] | None) -> MetadataRecord | None:
             outlet=data.get("outlet"),
         )
     return None
+
+
+def _extraction(data: Mapping[str, Any]) -> Extraction:
+    """The extraction an ``article/1`` payload (or a ``reextraction/1`` payload's ``article``) holds."""
+    return Extraction(
+        text=data.get("text") or "",
+        title=data.get("title"),
+        author=data.get("author"),
+        published=data.get("published"),
+        sitename=data.get("sitename"),
+        language=data.get("language"),
+        canonical_url=data.get("canonical_url"),
+        description=data.get("description"),
+        license=data.get("license"),
+        extractor=data.get("extractor") or UNKNOWN_EXTRACTOR,
+        extractor_version=data.get("extractor_version") or UNKNOWN_EXTRACTOR,
+        warnings=list(data.get("warnings") or []),
+        method=data.get("method") or UNKNOWN_EXTRACTOR,
+        og_type=data.get("og_type"),
+        schema_types=list(data.get("schema_types") or []),
+    )
 
 
 def outlets_field(outlets: Iterable[Mapping[str, Any]]) -> str:

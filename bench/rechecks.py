@@ -330,7 +330,8 @@ def fill_schedule(engine: Engine, scheduled: int, seed: int = 14) -> float:
                 seen = NOW - timedelta(seconds=rng.randrange(month))
                 checked = seen + timedelta(seconds=rng.randrange(max(1, int((NOW - seen).total_seconds()))))
                 etag, modified = f'"v{a}"', seen.strftime("%a, %d %b %Y %H:%M:%S GMT")
-                urls.append({"id": a + 1, "url": _url(a), "host": f"www.outlet{a % OUTLETS}.example"})
+                first_url = _url(a)
+                urls.append({"id": a + 1, "url": first_url, "host": f"www.outlet{a % OUTLETS}.example"})
                 urls[-1]["outlet_id"] = a % OUTLETS + 1
                 articles.append({"id": a + 1, "url_id": a + 1, "outlet_id": a % OUTLETS + 1, "first_seen_at": seen})
                 first = {
@@ -386,6 +387,10 @@ def fill_schedule(engine: Engine, scheduled: int, seed: int = 14) -> float:
                         "body_capture_id": first["id"],
                         "etag": etag,
                         "last_modified": modified,
+                        "url": first_url,
+                        "body_record_id": first["record_id"],
+                        "body_fetched_at": seen,
+                        "body_digest": first["payload_digest"],
                     }
                 )
             # the first captures before the revisits that point at them

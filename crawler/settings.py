@@ -19,6 +19,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# Imported first, while few modules are loaded: Scrapy's HTTP handler module (scrapy.core.downloader.
+# contextfactory) builds deprecated aliases that inspect the whole stack, looking each frame's module
+# up among all loaded ones; deep in the archive's imports that took a third of a second of start-up.
+import crawler.handlers
 from archive import archiver, opening
 from archive.warc import writer as warc_writer
 
@@ -59,8 +63,8 @@ DEFAULT_REQUEST_HEADERS = {
 # Scrapy's HTTP/1.1 handler, also keeping each response's status line and header lines
 # exactly as received, for the WARC records (see crawler/handlers.py).
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.handlers.RawHeadHTTPDownloadHandler",
-    "https": "crawler.handlers.RawHeadHTTPDownloadHandler",
+    "http": crawler.handlers.RawHeadHTTPDownloadHandler,
+    "https": crawler.handlers.RawHeadHTTPDownloadHandler,
 }
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

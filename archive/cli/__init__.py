@@ -32,6 +32,7 @@ from archive.cli import (
     plot,
     recheck,
     recover,
+    reextract,
     reindex,
     replay,
     schedule,
@@ -52,6 +53,7 @@ BROKEN_PIPE = 141
 COMMANDS = [
     summary,
     reindex,
+    reextract,
     stories,
     coverage,
     versions,

@@ -1,16 +1,33 @@
 """``newsarchive versions URL``: the timeline of an article's versions, and what changed in each; beside
-them, the article's place in the recheck schedule and what each check found."""
+them, the article's place in the recheck schedule and what each check found.
+
+The versions are the crawl-time ones unless ``--extraction`` asks for those a re-extraction found
+(``newsarchive reextract``): ``latest`` (the newest extractor version that re-extracted the article), or
+an extractor version by name. A version read by another extractor version than the one before it is
+marked, not compared: the change may be the extractor's."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
 
 from archive.cli.output import CommandError, add_output_arguments, database, emit, when
 from archive.cli.table import cut, table
 from archive.config import ArchivePaths
+from archive.db.models import Article
 from archive.export import columns_of
 from archive.queries import CHANGE_COLUMNS, find_article, stream, versions_query, with_changes
 from archive.queries.checks import Check, ScheduleLine, check_history, folded, schedule_of
+from archive.queries.versions import latest_reextraction, reextracted_versions_query, reextraction_counts
+
+ORIGINAL = "original"
+LATEST = "latest"
+#: The headline's mark on a version read by another extractor version than the one before it.
+EXTRACTOR_MARK = "~ "
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "versions", help="an article's versions over time, with words added and removed (every article without URL)"
     )
     parser.add_argument("url", nargs="?", help="the article's URL, or any address that led to it")
+    parser.add_argument(
+        "--extraction",
+        default=ORIGINAL,
+        metavar="WHICH",
+        help=f"{ORIGINAL} (the crawl-time versions, default), {LATEST} (those the newest re-extraction found), "
+        f"or an extractor version; a headline marked {EXTRACTOR_MARK.strip()} was read by another extractor "
+        "version than the version before it, and is not compared with it",
+    )
     add_output_arguments(parser)
     parser.set_defaults(run=_versions)
 
@@ -29,7 +54,7 @@ def _versions(args: argparse.Namespace, paths: ArchivePaths) -> int:
             article = find_article(session, args.url)
             if article is None:
                 raise CommandError(f"no archived article at {args.url}")
-        query = versions_query(article)
+        query = _query(session, article, args.extraction)
         status = emit(
             args,
             with_changes(stream(session, query)),
@@ -41,14 +66,45 @@ def _versions(args: argparse.Namespace, paths: ArchivePaths) -> int:
                 ("last seen (UTC)", lambda r: when(r["last_seen"])),
                 ("captures", lambda r: r["captures"]),
                 ("words", lambda r: r["words"]),
-                ("+", lambda r: r["words_added"] if r["version"] > 1 else ""),
-                ("-", lambda r: r["words_removed"] if r["version"] > 1 else ""),
-                ("headline", lambda r: ("* " if r["headline_changed"] else "") + (cut(r["headline"], 60) or "")),
+                ("+", lambda r: r["words_added"] if _compared(r) else ""),
+                ("-", lambda r: r["words_removed"] if _compared(r) else ""),
+                ("headline", _headline),
             ],
         )
         if article is not None and not args.output:
+            _print_extractions(session, article)
             _print_checks(schedule_of(session, article.id), check_history(session, article.id), args.limit)
         return status
+
+
+def _query(session: Session, article: Article | None, extraction: str) -> Select[Any]:
+    """The crawl-time versions, or those a re-extraction found."""
+    if extraction == ORIGINAL:
+        return versions_query(article)
+    extractor_version = latest_reextraction(session, article) if extraction == LATEST else extraction
+    if extractor_version is None:
+        raise CommandError(
+            f"no re-extraction {'of this article ' if article else ''}yet: newsarchive reextract makes them"
+        )
+    return reextracted_versions_query(extractor_version, article)
+
+
+def _compared(row: Mapping[str, Any]) -> bool:
+    return row["version"] > 1 and not row["extractor_changed"]
+
+
+def _headline(row: Mapping[str, Any]) -> str:
+    mark = EXTRACTOR_MARK if row["extractor_changed"] else "* " if row["headline_changed"] else ""
+    return mark + (cut(row["headline"], 60) or "")
+
+
+def _print_extractions(session: Session, article: Article) -> None:
+    """The re-extractions of the article, each extractor version's with how many versions it found."""
+    found = reextraction_counts(session, article)
+    if found:
+        print()
+    for name, count in found.items():
+        print(f"re-extracted by {name}: {count} versions (newsarchive versions URL --extraction {name})")
 
 
 def _print_checks(schedule: ScheduleLine | None, checks: list[Check], limit: int) -> None:

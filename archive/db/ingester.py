@@ -38,6 +38,9 @@ specifically, then whose path prefix its path starts with
 metadata records, so the two agree. A ``decision/1`` record (whether a
 candidate page was counted as an article, and why) is kept with its capture,
 with the URL's shape, from which outlets learn (:mod:`archive.db.shapes`).
+A ``reextraction/1`` record (a newer extractor's reading of an archived
+response) goes into a chain of versions of its own
+(:mod:`archive.db.reextractions`), never into the crawl-time versions.
 
 What the metadata records hold is read through :mod:`archive.format`.
 The module is longer than most because the Ingester's prepared statements
@@ -86,6 +89,7 @@ from archive.db.models import (
     Outlet,
     Url,
 )
+from archive.db.reextractions import ReextractionKeeper
 from archive.db.schedule import ScheduleKeeper
 from archive.extract import not_after
 from archive.format import (
@@ -93,6 +97,7 @@ from archive.format import (
     DecisionRecord,
     FetchErrorRecord,
     ListingRecord,
+    ReextractionRecord,
     described_url,
     outlets_in,
     parse_metadata,
@@ -128,6 +133,7 @@ class IngestCounts:
     listings: int = 0
     fetch_errors: int = 0
     decisions: int = 0  # candidate pages decided (counted as articles or not)
+    reextractions: int = 0  # captures extracted again by a newer extractor (``reextraction/1`` records)
     skipped: int = 0
     unparseable: int = 0  # URLs in records that could not be parsed, left out of the index
 
@@ -151,6 +157,7 @@ class Ingester:
         #: several crawlers), so this set spares every other capture a query.
         self._awaited: set[str] | None = None
         self._schedule = ScheduleKeeper(self._run)
+        self._reextractions = ReextractionKeeper(self._run)
         #: What the batch created, for the full-text index and reprint detection at its end.
         self._new_versions: list[int] = []
         self._new_articles: list[int] = []
@@ -256,6 +263,8 @@ class Ingester:
                 self._fetch_error(record, meta)
             elif isinstance(meta, DecisionRecord):
                 self._decision(record, meta)
+            elif isinstance(meta, ReextractionRecord):
+                self._reextraction(record, meta)
 
     def _run(self, statement: Any, **params: Any) -> Any:
         assert self._db is not None, "only within ingest()"
@@ -453,6 +462,9 @@ class Ingester:
                 text=extraction.text,
                 extractor=extraction.extractor,
                 extractor_version=extraction.extractor_version,
+                method=extraction.method,
+                og_type=extraction.og_type,
+                schema_types=extraction.schema_types,
                 first_capture_id=capture.id,
                 last_capture_id=capture.id,
                 first_seen_at=capture.fetched_at,
@@ -584,6 +596,23 @@ class Ingester:
         else:
             self._run(update(_decisions).where(_decisions.c.id == earlier), **fields)
         self.counts.decisions += 1
+
+    # -- re-extractions -----------------------------------------------------------
+
+    def _reextraction(self, record: ArchivedRecord, meta: ReextractionRecord) -> None:
+        canonical = meta.extraction.canonical_url if meta.extraction is not None else None
+        indexed = self._reextractions.add(
+            meta,
+            record.record_id,
+            record.refers_to,
+            _naive_utc(record.date),
+            self._parsed(canonical or None, record, "canonical URL"),
+            _pointer(record),
+        )
+        if indexed:
+            self.counts.reextractions += 1
+        else:
+            self.counts.skipped += 1
 
     # -- fetch errors -------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from archive.db.models import (
     Outlet,
     RecheckCount,
     RecheckSchedule,
+    ReextractedVersion,
+    Reextraction,
     StoryArticle,
     Url,
 )
@@ -35,6 +37,8 @@ INDEX_TABLES = (
     RecheckCount,
     RecheckSchedule,
     StoryArticle,
+    Reextraction,
+    ReextractedVersion,
     Observation,
     ArticleVersion,
     Article,

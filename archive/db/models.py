@@ -192,6 +192,11 @@ class ArticleVersion(Base):
     text: Mapped[str] = mapped_column(Text)
     extractor: Mapped[str] = mapped_column(String(64))
     extractor_version: Mapped[str] = mapped_column(String(32))
+    #: Which evidence decided the text (:data:`archive.extract.STRUCTURED_DATA`, ``HEURISTICS``, ``FALLBACK``),
+    #: and what the page said it is; None for a version indexed before extractions said so.
+    method: Mapped[str | None] = mapped_column(String(32))
+    og_type: Mapped[str | None] = mapped_column(Text)
+    schema_types: Mapped[list[str] | None] = mapped_column(JSON)
     first_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
     last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime)
@@ -223,6 +228,64 @@ class Observation(Base):
 
     capture: Mapped[Capture] = relationship(back_populates="observation")
     version: Mapped[ArticleVersion] = relationship(back_populates="observations")
+
+
+class ReextractedVersion(Base):
+    """One distinct headline and text of an article as one newer extractor version read it again.
+
+    Re-extraction (``newsarchive reextract``, :mod:`archive.reextract`) has its own chain of versions, beside
+    the crawl-time ones in ``article_versions``, which it never touches: versions are told apart, and
+    compared, only within one extractor version, so a text the new extractor reads differently is never
+    taken for an edit by the outlet. Its span covers the captures that version re-extracted to this text.
+    """
+
+    __tablename__ = "reextracted_versions"
+    __table_args__ = (UniqueConstraint("article_id", "extractor_version", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(10))
+    sitename: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    extractor: Mapped[str] = mapped_column(String(64))
+    extractor_version: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str | None] = mapped_column(String(32))
+    og_type: Mapped[str | None] = mapped_column(Text)
+    schema_types: Mapped[list[str] | None] = mapped_column(JSON)
+    first_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
+    last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Reextraction(WarcPointer, Base):
+    """A ``reextraction/1`` record: one capture extracted again, in one run, by one extractor version.
+
+    One per capture and extractor version (the first record indexed counts), so a run that is
+    interrupted and started again, or a rebuild, finds what was already done. ``version_id`` is None
+    when the page held no article for that extractor.
+    """
+
+    __tablename__ = "reextractions"
+    __table_args__ = (UniqueConstraint("capture_id", "extractor_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("reextracted_versions.id"), index=True)
+    #: The run that wrote the record, and the ``article/1`` record it re-did.
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    original_record_id: Mapped[str | None] = mapped_column(String(64))
+    extractor: Mapped[str] = mapped_column(String(64))
+    extractor_version: Mapped[str] = mapped_column(String(32))
+    #: The record's WARC-Date: when the capture was extracted again.
+    reextracted_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class CaptureDecision(WarcPointer, Base):
@@ -259,7 +322,11 @@ class RecheckSchedule(Base):
     """
 
     __tablename__ = "recheck_schedule"
-    __table_args__ = (Index("ix_recheck_schedule_outlet_id_next_check_at", "outlet_id", "next_check_at"),)
+    __table_args__ = (
+        Index("ix_recheck_schedule_outlet_id_next_check_at", "outlet_id", "next_check_at"),
+        # recheck status counts by outlet, state and due time from this index alone, not the wide rows
+        Index("ix_recheck_schedule_outlet_id_state_next_check_at", "outlet_id", "state", "next_check_at"),
+    )
 
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True)
     outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
@@ -277,6 +344,14 @@ class RecheckSchedule(Base):
     #: If-None-Match / If-Modified-Since.
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
+    #: Copies from other rows, so that the due articles are read from this table alone (through its
+    #: next_check_at index) however many are scheduled: the address a recheck fetches (the URL of the
+    #: capture holding the body, else the article's), and that capture's record id, date and payload
+    #: digest, which a revisit refers to.
+    url: Mapped[str] = mapped_column(Text)
+    body_record_id: Mapped[str | None] = mapped_column(String(64))
+    body_fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    body_digest: Mapped[str | None] = mapped_column(String(64))
 
     article: Mapped[Article] = relationship()
 

@@ -11,6 +11,10 @@ captures, from the warcinfo record describing the outlet.
 
 The crawler reads the rows through :func:`due_batch` (the recheck crawl)
 and :func:`known_article` (a ``news`` crawl meeting a known article again).
+A row holds copies of all a recheck sends and compares with (the URL to
+fetch, the validators, the record id, date and digest of the capture holding
+the body), so that the due articles are read from this one table through
+its ``next_check_at`` index, in time that does not grow with the archive.
 """
 
 from __future__ import annotations
@@ -68,10 +72,10 @@ class ScheduleKeeper:
         self._policies = None
 
     def checked(self, article_id: int, capture_id: int) -> None:
-        """The capture is a check of the article: update its state, validators and next check."""
+        """The capture is a check of the article: update its state, validators, body and next check."""
         capture = self._run(_CAPTURE_FACTS, capture_id=capture_id).one()
         article = self._run(_ARTICLE_FACTS, article_id=article_id).one()
-        row = self._run(_ROW, article_id=article_id).first()
+        row = article if article.state is not None else None  # the article's schedule row, if it has one
         values: dict[str, Any] = {}
         if row is None or (capture.fetched_at, capture.id) >= (row.last_checked_at, row.last_capture_id):
             values.update(last_checked_at=capture.fetched_at, last_capture_id=capture.id)
@@ -79,7 +83,16 @@ class ScheduleKeeper:
             if capture.status in PRESENT_STATUSES and (capture.etag or capture.last_modified):
                 values.update(etag=capture.etag, last_modified=capture.last_modified)
         if capture.status == 200 and (row is None or row.body_capture_id is None or "last_capture_id" in values):
-            values["body_capture_id"] = capture.original_id or capture.id
+            body_id = capture.original_id or capture.id
+            if row is None or body_id != row.body_capture_id:
+                body = capture if body_id == capture.id else self._run(_CAPTURE_FACTS, capture_id=body_id).one()
+                values.update(
+                    body_capture_id=body_id,
+                    url=body.url,
+                    body_record_id=body.record_id,
+                    body_fetched_at=body.fetched_at,
+                    body_digest=body.payload_digest,
+                )
         state = values.get("state", row.state if row is not None else WATCHING)
         last_checked = values.get("last_checked_at", row.last_checked_at if row is not None else capture.fetched_at)
         changed = article.last_changed_at or article.first_seen_at
@@ -91,6 +104,7 @@ class ScheduleKeeper:
         if row is None:
             values.setdefault("last_checked_at", capture.fetched_at)
             values.setdefault("last_capture_id", capture.id)
+            values.setdefault("url", article.url)  # until a capture holds its body
             self._run(insert(_schedule), article_id=article_id, **values)
         else:
             self._run(update(_schedule).where(_schedule.c.article_id == article_id), **values)
@@ -152,12 +166,10 @@ def _state(status: int | None, current: str) -> str:
 def _due_check(row: Any) -> DueCheck:
     body = None
     if row.body_record_id is not None:
-        body = RevisitOf(
-            row.body_record_id, row.body_url, row.body_fetched_at.replace(tzinfo=timezone.utc), row.body_digest
-        )
+        body = RevisitOf(row.body_record_id, row.url, row.body_fetched_at.replace(tzinfo=timezone.utc), row.body_digest)
     return DueCheck(
         article_id=row.article_id,
-        url=row.body_url or row.url,
+        url=row.url,
         outlet=row.outlet,
         state=row.state,
         next_check_at=row.next_check_at,
@@ -178,25 +190,40 @@ _versions = ArticleVersion.__table__
 _urls = Url.__table__
 _outlets = Outlet.__table__
 
-_CAPTURE_FACTS = select(
-    _captures.c.id,
-    _captures.c.fetched_at,
-    _captures.c.status,
-    _captures.c.etag,
-    _captures.c.last_modified,
-    _captures.c.original_id,
-).where(_captures.c.id == bindparam("capture_id"))
-_ARTICLE_FACTS = select(
-    _articles.c.first_seen_at,
-    _articles.c.outlet_id,
-    select(func.max(_versions.c.first_seen_at))
-    .where(_versions.c.article_id == _articles.c.id)
-    .scalar_subquery()
-    .label("last_changed_at"),
-).where(_articles.c.id == bindparam("article_id"))
-_ROW = select(
-    _schedule.c.state, _schedule.c.last_checked_at, _schedule.c.last_capture_id, _schedule.c.body_capture_id
-).where(_schedule.c.article_id == bindparam("article_id"))
+_CAPTURE_FACTS = (
+    select(
+        _captures.c.id,
+        _captures.c.fetched_at,
+        _captures.c.status,
+        _captures.c.etag,
+        _captures.c.last_modified,
+        _captures.c.original_id,
+        _captures.c.record_id,
+        _captures.c.payload_digest,
+        _urls.c.url,
+    )
+    .join_from(_captures, _urls, _urls.c.id == _captures.c.url_id)
+    .where(_captures.c.id == bindparam("capture_id"))
+)
+#: The article, and its schedule row's columns (None if it has none yet).
+_ARTICLE_FACTS = (
+    select(
+        _articles.c.first_seen_at,
+        _articles.c.outlet_id,
+        _urls.c.url,
+        select(func.max(_versions.c.first_seen_at))
+        .where(_versions.c.article_id == _articles.c.id)
+        .scalar_subquery()
+        .label("last_changed_at"),
+        _schedule.c.state,
+        _schedule.c.last_checked_at,
+        _schedule.c.last_capture_id,
+        _schedule.c.body_capture_id,
+    )
+    .join_from(_articles, _urls, _urls.c.id == _articles.c.url_id)
+    .outerjoin(_schedule, _schedule.c.article_id == _articles.c.id)
+    .where(_articles.c.id == bindparam("article_id"))
+)
 _OUTLET_POLICIES = select(_outlets.c.id, _outlets.c.recheck)
 _counts = RecheckCount.__table__
 _COUNT_CHECK = {
@@ -206,29 +233,20 @@ _COUNT_CHECK = {
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
-_article_url = _urls.alias("article_url")
-_body = _captures.alias("body")
-_body_url = _urls.alias("body_url")
+# Everything a check needs is in its schedule row; only the outlet's name (a handful of rows) is joined.
 _CHECK_COLUMNS = select(
     _schedule.c.article_id,
     _schedule.c.state,
     _schedule.c.next_check_at,
     _schedule.c.etag,
     _schedule.c.last_modified,
-    _article_url.c.url,
+    _schedule.c.url,
     _outlets.c.name.label("outlet"),
-    _body.c.record_id.label("body_record_id"),
-    _body.c.fetched_at.label("body_fetched_at"),
-    _body.c.payload_digest.label("body_digest"),
-    _body_url.c.url.label("body_url"),
+    _schedule.c.body_record_id,
+    _schedule.c.body_fetched_at,
+    _schedule.c.body_digest,
 )
-_CHECK_FROM = (
-    _schedule.join(_articles, _articles.c.id == _schedule.c.article_id)
-    .join(_article_url, _article_url.c.id == _articles.c.url_id)
-    .outerjoin(_outlets, _outlets.c.id == _schedule.c.outlet_id)
-    .outerjoin(_body, _body.c.id == _schedule.c.body_capture_id)
-    .outerjoin(_body_url, _body_url.c.id == _body.c.url_id)
-)
+_CHECK_FROM = _schedule.outerjoin(_outlets, _outlets.c.id == _schedule.c.outlet_id)
 _OUTLET_ID = select(_outlets.c.id).where(_outlets.c.name == bindparam("outlet")).scalar_subquery()
 _DUE = (
     _CHECK_COLUMNS.select_from(_CHECK_FROM)
@@ -256,7 +274,7 @@ _DUE_STATEMENTS = {
 }
 _asked = _urls.alias("asked")
 _KNOWN = _CHECK_COLUMNS.select_from(
-    _CHECK_FROM.join(
+    _CHECK_FROM.join(_articles, _articles.c.id == _schedule.c.article_id).join(
         _asked,
         and_(
             _asked.c.url == bindparam("url"),

@@ -13,7 +13,9 @@ validators of the last capture
 (:class:`~crawler.middlewares.conditional.ConditionalRequestMiddleware`),
 and its answer is archived against the capture holding the body: a 304 as a
 server-not-modified revisit, an unchanged body as an identical-payload-digest
-revisit, neither extracted (:mod:`crawler.recorder`). Only a changed body goes
+revisit, neither extracted (:mod:`crawler.recorder`); a 304 is handed to the
+callback as an answer (stats ``recheck/not_modified``), not raised as an HTTP
+error to go through the errback. Only a changed body goes
 to extraction, as in the news spider, whose article handling this spider
 shares; a 404/410 or a redirect is archived, and the schedule records the
 article gone or moved when it is indexed.
@@ -24,14 +26,17 @@ Retry-After and throttling apply to every request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 from scrapy import Request, Spider
+from scrapy.http import Response
 
 from archive.rechecks import DUE_CHOICES
 from archive.seeds import Outlet, SeedList, load_seeds
+from crawler.items import ArticlePage
+from crawler.middlewares.conditional import NOT_MODIFIED
 from crawler.schedule import RECHECK_META, ScheduleReader
 from crawler.spiders.news import NewsSpider
 
@@ -73,12 +78,20 @@ class RecheckSpider(NewsSpider):
                 stats.inc_value("recheck/scheduled")
             yield Request(
                 check.url,
-                callback=self.parse_article,
+                callback=self.parse_recheck,
                 errback=self.fetch_failed,
                 cb_kwargs={"outlet": check.outlet if check.outlet in self._outlets else None},
-                meta={RECHECK_META: check},
+                meta={RECHECK_META: check, "handle_httpstatus_list": [NOT_MODIFIED]},
                 dont_filter=True,  # two articles may share a body URL; each is one check
             )
+
+    def parse_recheck(self, response: Response, outlet: str | None) -> Iterator[ArticlePage | Request]:
+        """A 304 has nothing to read (the recorder archived it against the body it confirms);
+        any other answer is read as the news spider reads an article."""
+        if response.status == NOT_MODIFIED:
+            self.crawler.stats.inc_value("recheck/not_modified")
+            return
+        yield from self.parse_article(response, outlet)
 
     def _outlet(self, name: str) -> Outlet:
         return self._outlets[name]

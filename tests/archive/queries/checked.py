@@ -124,7 +124,7 @@ def schedule_scenario(folder: Path, sessions: sessionmaker[Session], now: dateti
     with sessions() as session:
         known = select(Article.id, Article.outlet_id, Article.first_seen_at, Url.url).join(Article.url)
         articles = {
-            url.rsplit("/", 1)[1]: (article_id, outlet_id, first_seen)
+            url.rsplit("/", 1)[1]: (article_id, outlet_id, first_seen, url)
             for article_id, outlet_id, first_seen, url in session.execute(known)
         }
         first_capture = {
@@ -134,7 +134,7 @@ def schedule_scenario(folder: Path, sessions: sessionmaker[Session], now: dateti
         session.execute(delete(RecheckSchedule))  # whatever the ingester made: the rows below are the case
         rows = []
         for name, (state, due) in states.items():
-            article_id, outlet_id, first_seen = articles[name]
+            article_id, outlet_id, first_seen, url = articles[name]
             url_id = session.get(Article, article_id).url_id
             rows.append(
                 {
@@ -146,6 +146,7 @@ def schedule_scenario(folder: Path, sessions: sessionmaker[Session], now: dateti
                     "last_changed_at": first_seen,
                     "last_capture_id": first_capture[url_id],
                     "body_capture_id": first_capture[url_id],
+                    "url": url,
                 }
             )
         session.execute(insert(RecheckSchedule), rows)

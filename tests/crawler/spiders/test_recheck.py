@@ -83,7 +83,7 @@ def test_a_recheck_finds_edits_unchanged_pages_and_deletions(web: RecheckWeb, tm
     web.drop_from_feed(edited)  # the feed no longer lists it: only the schedule finds it
     time.sleep(1.5)
 
-    crawl(web, data, "recheck")
+    log = crawl(web, data, "recheck")
 
     checks = {request.url.rsplit("/", 1)[1]: request for request in web.requests if "/news/" in request.url}
     assert set(checks) == set(SLUGS)
@@ -96,6 +96,7 @@ def test_a_recheck_finds_edits_unchanged_pages_and_deletions(web: RecheckWeb, tm
         touched: 200,
         **dict.fromkeys(unchanged, 304),
     }
+    assert f"'recheck/not_modified': {len(unchanged)}" in log  # answers, not HTTP errors
     with session(data) as db:
         assert len(article(db, edited).versions) == 2
         assert len(article(db, touched).versions) == 1  # a new page, the same text: a capture, no version
