@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlunsplit
 
 from sqlalchemy import Connection, Integer, column, or_, select, table, update
@@ -17,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from archive.seeds import host_in_domains
 from archive.urls import UnparseableUrl, split_url
+
+if TYPE_CHECKING:
+    from archive.extract import Extraction
 
 #: Query parameters that only say how a reader arrived (campaign tags, click ids): never part of a story's address.
 TRACKING_PARAMETERS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ocid", "_ga"})
@@ -64,6 +69,35 @@ def story_url(canonical_url: str | None, capture_url: str, domains: Iterable[str
 def content_hash(title: str | None, text: str) -> str:
     """SHA-256 (hex) of the headline and text: a new article version exactly when it changes."""
     return hashlib.sha256(json.dumps([title or "", text], ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def version_values(
+    article_id: int, extraction: Extraction, canonical_url: str | None, capture_id: int, seen_at: datetime
+) -> dict[str, Any]:
+    """The columns of a new version showing ``extraction``, first and last seen in one capture: the same for
+    the crawl-time versions and the re-extracted ones (``article_versions``, ``reextracted_versions``)."""
+    return {
+        "article_id": article_id,
+        "content_hash": content_hash(extraction.title, extraction.text),
+        "title": extraction.title,
+        "author": extraction.author,
+        "published": extraction.published,
+        "sitename": extraction.sitename,
+        "language": extraction.language,
+        "canonical_url": canonical_url,
+        "description": extraction.description,
+        "license": extraction.license,
+        "text": extraction.text,
+        "extractor": extraction.extractor,
+        "extractor_version": extraction.extractor_version,
+        "method": extraction.method,
+        "og_type": extraction.og_type,
+        "schema_types": extraction.schema_types,
+        "first_capture_id": capture_id,
+        "last_capture_id": capture_id,
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+    }
 
 
 #: Only the columns alias bookkeeping needs, so migrations can use it whatever the models become.

@@ -77,7 +77,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.identity import content_hash, make_alias, story_url
+from archive.db.identity import content_hash, make_alias, story_url, version_values
 from archive.db.models import (
     Article,
     ArticleVersion,
@@ -448,27 +448,7 @@ class Ingester:
         new_version = version_id is None
         if version_id is None:
             version_id = self._run(
-                _INSERT_VERSION,
-                article_id=article_id,
-                content_hash=digest,
-                title=extraction.title,
-                author=extraction.author,
-                published=extraction.published,
-                sitename=extraction.sitename,
-                language=extraction.language,
-                canonical_url=canonical_url,
-                description=extraction.description,
-                license=extraction.license,
-                text=extraction.text,
-                extractor=extraction.extractor,
-                extractor_version=extraction.extractor_version,
-                method=extraction.method,
-                og_type=extraction.og_type,
-                schema_types=extraction.schema_types,
-                first_capture_id=capture.id,
-                last_capture_id=capture.id,
-                first_seen_at=capture.fetched_at,
-                last_seen_at=capture.fetched_at,
+                _INSERT_VERSION, **version_values(article_id, extraction, canonical_url, capture.id, capture.fetched_at)
             ).scalar_one()
             self.counts.versions += 1
             self._new_versions.append(version_id)

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Integer, Select, bindparam, case, exists, insert, select, tuple_, update
 
-from archive.db.identity import content_hash
+from archive.db.identity import content_hash, version_values
 from archive.db.models import (
     Article,
     ArticleVersion,
@@ -98,29 +98,11 @@ class ReextractionKeeper:
         if found is not None:
             self._run(_EXTEND_SPAN, version_id=found, capture_id=capture.id, seen_at=capture.fetched_at)
             return int(found)
+        values = version_values(capture.article_id, extraction, canonical_url, capture.id, capture.fetched_at)
         return int(
             self._run(
                 _INSERT_VERSION,
-                article_id=capture.article_id,
-                content_hash=digest,
-                title=extraction.title,
-                author=extraction.author,
-                published=extraction.published,
-                sitename=extraction.sitename,
-                language=extraction.language,
-                canonical_url=canonical_url,
-                description=extraction.description,
-                license=extraction.license,
-                text=extraction.text,
-                extractor=meta.extractor,
-                extractor_version=meta.extractor_version,
-                method=extraction.method,
-                og_type=extraction.og_type,
-                schema_types=extraction.schema_types,
-                first_capture_id=capture.id,
-                last_capture_id=capture.id,
-                first_seen_at=capture.fetched_at,
-                last_seen_at=capture.fetched_at,
+                **{**values, "extractor": meta.extractor, "extractor_version": meta.extractor_version},
             ).scalar_one()
         )
 
