@@ -14,7 +14,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlunsplit
 
-from sqlalchemy import Connection, Integer, column, or_, select, table, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    Table,
+    Update,
+    bindparam,
+    case,
+    column,
+    or_,
+    select,
+    table,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from archive.seeds import host_in_domains
@@ -98,6 +112,25 @@ def version_values(
         "first_seen_at": seen_at,
         "last_seen_at": seen_at,
     }
+
+
+def extend_span(versions: Table) -> Update:
+    """The statement widening a version's span (``version_id``) to a capture (``capture_id``, ``seen_at``)
+    earlier than its first or later than its last, by time then id: the same rule for the crawl-time
+    versions and the re-extracted ones, whatever order captures are indexed in."""
+    seen_at, capture_id = bindparam("seen_at", type_=DateTime()), bindparam("capture_id", type_=Integer())
+    earlier = tuple_(versions.c.first_seen_at, versions.c.first_capture_id) > tuple_(seen_at, capture_id)
+    later = tuple_(versions.c.last_seen_at, versions.c.last_capture_id) < tuple_(seen_at, capture_id)
+    return (
+        update(versions)
+        .where(versions.c.id == bindparam("version_id"))
+        .values(
+            first_seen_at=case((earlier, seen_at), else_=versions.c.first_seen_at),
+            first_capture_id=case((earlier, capture_id), else_=versions.c.first_capture_id),
+            last_seen_at=case((later, seen_at), else_=versions.c.last_seen_at),
+            last_capture_id=case((later, capture_id), else_=versions.c.last_capture_id),
+        )
+    )
 
 
 #: Only the columns alias bookkeeping needs, so migrations can use it whatever the models become.

@@ -60,24 +60,20 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    DateTime,
-    Integer,
     Row,
     bindparam,
-    case,
     delete,
     func,
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.identity import content_hash, make_alias, story_url, version_values
+from archive.db.identity import content_hash, extend_span, make_alias, story_url, version_values
 from archive.db.models import (
     Article,
     ArticleVersion,
@@ -690,21 +686,7 @@ _VERSION_OF_CAPTURE = select(_observations.c.version_id).where(_observations.c.c
 _OBSERVATION_OF_CAPTURE = select(_observations.c.id, _observations.c.version_id, _observations.c.record_id).where(
     _observations.c.capture_id == bindparam("capture_id")
 )
-# A version's span grows to a capture earlier than its first or later than its last (by time, then id).
-_SEEN_AT = bindparam("seen_at", type_=DateTime())
-_CAPTURE = bindparam("capture_id", type_=Integer())
-_EARLIER = tuple_(_versions.c.first_seen_at, _versions.c.first_capture_id) > tuple_(_SEEN_AT, _CAPTURE)
-_LATER = tuple_(_versions.c.last_seen_at, _versions.c.last_capture_id) < tuple_(_SEEN_AT, _CAPTURE)
-_EXTEND_SPAN = (
-    update(_versions)
-    .where(_versions.c.id == bindparam("version_id"))
-    .values(
-        first_seen_at=case((_EARLIER, _SEEN_AT), else_=_versions.c.first_seen_at),
-        first_capture_id=case((_EARLIER, _CAPTURE), else_=_versions.c.first_capture_id),
-        last_seen_at=case((_LATER, _SEEN_AT), else_=_versions.c.last_seen_at),
-        last_capture_id=case((_LATER, _CAPTURE), else_=_versions.c.last_capture_id),
-    )
-)
+_EXTEND_SPAN = extend_span(_versions)
 _OBSERVED = (
     select(_captures.c.id, _captures.c.fetched_at)
     .join(_observations, _observations.c.capture_id == _captures.c.id)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Select, bindparam, case, exists, insert, select, tuple_, update
+from sqlalchemy import Select, bindparam, exists, insert, select
 
-from archive.db.identity import content_hash, version_values
+from archive.db.identity import content_hash, extend_span, version_values
 from archive.db.models import (
     Article,
     ArticleVersion,
@@ -195,18 +195,4 @@ _VERSION = select(_rversions.c.id).where(
     _rversions.c.content_hash == bindparam("content_hash"),
 )
 _INSERT_VERSION = insert(_rversions).returning(_rversions.c.id)
-# a version's span grows to a capture earlier than its first or later than its last (by time, then id)
-_SEEN_AT = bindparam("seen_at", type_=DateTime())
-_CAPTURE_ID = bindparam("capture_id", type_=Integer())
-_EARLIER = tuple_(_rversions.c.first_seen_at, _rversions.c.first_capture_id) > tuple_(_SEEN_AT, _CAPTURE_ID)
-_LATER = tuple_(_rversions.c.last_seen_at, _rversions.c.last_capture_id) < tuple_(_SEEN_AT, _CAPTURE_ID)
-_EXTEND_SPAN = (
-    update(_rversions)
-    .where(_rversions.c.id == bindparam("version_id"))
-    .values(
-        first_seen_at=case((_EARLIER, _SEEN_AT), else_=_rversions.c.first_seen_at),
-        first_capture_id=case((_EARLIER, _CAPTURE_ID), else_=_rversions.c.first_capture_id),
-        last_seen_at=case((_LATER, _SEEN_AT), else_=_rversions.c.last_seen_at),
-        last_capture_id=case((_LATER, _CAPTURE_ID), else_=_rversions.c.last_capture_id),
-    )
-)
+_EXTEND_SPAN = extend_span(_rversions)

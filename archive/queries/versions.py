@@ -63,47 +63,25 @@ class VersionRow:
 
 def versions_query(article: Article | None = None) -> Select[Any]:
     """An article's versions (every article's without one), oldest first, with their texts."""
-    number = func.row_number(type_=Integer).over(
-        partition_by=ArticleVersion.article_id, order_by=(ArticleVersion.first_seen_at, ArticleVersion.id)
-    )
-    seen = select(Observation.version_id, func.count().label("captures")).group_by(Observation.version_id).subquery()
-    first = aliased(Capture)
-    query = (
-        select(
-            ArticleVersion.article_id,
-            Url.url,
-            number.label("version"),
-            ArticleVersion.id.label("version_id"),
-            ArticleVersion.first_seen_at.label("first_seen"),
-            ArticleVersion.last_seen_at.label("last_seen"),
-            seen.c.captures,
-            ArticleVersion.title.label("headline"),
-            ArticleVersion.author,
-            ArticleVersion.published,
-            ArticleVersion.content_hash,
-            ArticleVersion.extractor,
-            ArticleVersion.extractor_version,
-            first.record_id.label("first_record_id"),
-            first.warc_filename,
-            first.warc_offset,
-            ArticleVersion.text,
-        )
-        .join(Article, Article.id == ArticleVersion.article_id)
-        .join(Url, Url.id == Article.url_id)
-        .join(seen, seen.c.version_id == ArticleVersion.id)
-        .join(first, first.id == ArticleVersion.first_capture_id)
-        .order_by(ArticleVersion.article_id, ArticleVersion.first_seen_at, ArticleVersion.id)
-    )
-    return query if article is None else query.where(ArticleVersion.article_id == article.id)
+    return _versions_of(ArticleVersion, Observation, article)
 
 
 def reextracted_versions_query(extractor_version: str, article: Article | None = None) -> Select[Any]:
     """The versions one extractor version's re-extractions found, in :func:`versions_query`'s columns."""
-    version = ReextractedVersion
+    query = _versions_of(ReextractedVersion, Reextraction, article)
+    return query.where(ReextractedVersion.extractor_version == extractor_version)
+
+
+def _versions_of(
+    version: type[ArticleVersion] | type[ReextractedVersion],
+    seen_by: type[Observation] | type[Reextraction],
+    article: Article | None,
+) -> Select[Any]:
+    """Versions of one chain (crawl-time, or re-extracted) with the captures that showed each (``seen_by``)."""
     number = func.row_number(type_=Integer).over(
         partition_by=version.article_id, order_by=(version.first_seen_at, version.id)
     )
-    seen = select(Reextraction.version_id, func.count().label("captures")).group_by(Reextraction.version_id).subquery()
+    seen = select(seen_by.version_id, func.count().label("captures")).group_by(seen_by.version_id).subquery()
     first = aliased(Capture)
     query = (
         select(
@@ -129,7 +107,6 @@ def reextracted_versions_query(extractor_version: str, article: Article | None =
         .join(Url, Url.id == Article.url_id)
         .join(seen, seen.c.version_id == version.id)
         .join(first, first.id == version.first_capture_id)
-        .where(version.extractor_version == extractor_version)
         .order_by(version.article_id, version.first_seen_at, version.id)
     )
     return query if article is None else query.where(version.article_id == article.id)
