@@ -61,6 +61,7 @@ class Archiver:
         index: IndexStore | None = None,
         dedup: DigestIndex | None = None,
         on_written: Callable[[int], None] | None = None,
+        on_closed: Callable[[], None] | None = None,
     ) -> None:
         self.writer = writer
         self.ingester = ingester
@@ -80,6 +81,9 @@ class Archiver:
         self.batches_submitted = 0
         self.batches_written = 0
         self._on_written = on_written  # told batches_written after each group is on disk
+        # run by close() once everything is written and indexed: the opener releases the database there,
+        # so that a process may end at once afterwards (the archiver process does)
+        self._on_closed = on_closed
         self._to_write = _Inbox()
         self._to_index = _Inbox()
         self._threads = [
@@ -131,6 +135,8 @@ class Archiver:
         for thread in self._threads:
             thread.join()
         self.writer.close()
+        if self._on_closed is not None:
+            self._on_closed()
         if self.failure is not None:
             raise ArchiverError(f"archiving failed: {self.failure!r}") from self.failure
 

@@ -13,6 +13,14 @@ work, so the guarantees are the same: records are written in submission
 order, forced to disk before the database hears of them, and the CDXJ index
 of each closed file written at once.
 
+Starting takes seconds (a fresh interpreter importing SQLAlchemy, the models
+and the ingester), so the child can be started before its settings are known
+(:meth:`ArchiverProcess.open` sends them later, say once the spider exists):
+its imports then run while the crawler is still starting. Once it has closed
+the archive (every record written, synced and indexed, the database engine
+disposed) and sent its reply, it ends with :func:`os._exit`: an interpreter
+teardown would only free memory, and took longer than the closing itself.
+
 The child lives and dies with its parent. It ignores SIGINT and SIGTERM (a
 Ctrl-C in a terminal or a service manager's stop reaches every process of
 the group, and the crawler's graceful shutdown needs the archiver to drain
@@ -62,13 +70,14 @@ class _Outcome:
 class ArchiverProcess:
     """An :class:`~archive.archiver.Archiver` in a child process, with the same interface.
 
-    Start it, then call :meth:`wait_ready` (it blocks while the child opens the
-    database and recovers files) before submitting. Start it from a thread that
-    outlives it, such as the main thread: Linux kills the child when the thread
-    that started it ends.
+    Start it with its settings, or without and :meth:`open` it later, then call
+    :meth:`wait_ready` (it blocks while the child opens the database and
+    recovers files) before submitting. One never opened is ended by :meth:`close`.
+    Start it from a thread that outlives it, such as the main thread: Linux kills
+    the child when the thread that started it ends.
     """
 
-    def __init__(self, settings: ArchiveSettings) -> None:
+    def __init__(self, settings: ArchiveSettings | None = None) -> None:
         context = multiprocessing.get_context("spawn")  # fork would copy the caller's threads' locks
         self._inbox: multiprocessing.Queue[tuple[Any, ...]] = context.Queue()
         self._replies, child_end = context.Pipe(duplex=False)
@@ -77,7 +86,7 @@ class ArchiverProcess:
         self._failed = context.Value("b", 0, lock=False)
         self._process = context.Process(
             target=_serve,
-            args=(settings, self._inbox, child_end, self._logs, self._written, self._failed, os.getpid()),
+            args=(self._inbox, child_end, self._logs, self._written, self._failed, os.getpid()),
             name="newsarchive-archiver",
         )
         self._process.start()
@@ -88,6 +97,9 @@ class ArchiverProcess:
         self.records_written = 0
         self.counts: IngestCounts | None = None
         self._closed = False
+        self._opened = False
+        if settings is not None:
+            self.open(settings)
 
     @property
     def pid(self) -> int | None:
@@ -106,6 +118,13 @@ class ArchiverProcess:
         if not self._closed and not self._process.is_alive():
             return ArchiverError(f"the archiver process died (exit code {self._process.exitcode})")
         return None
+
+    def open(self, settings: ArchiveSettings) -> None:
+        """Have the child open the archive with ``settings`` (:meth:`wait_ready` says when it has)."""
+        if self._opened:
+            raise ArchiverError("the archiver process was opened already")
+        self._opened = True
+        self._inbox.put(("open", settings))
 
     def wait_ready(self) -> list[Recovered]:
         """Block until the archive is open; the files recovered on the way. Raises if it cannot open."""
@@ -132,12 +151,15 @@ class ArchiverProcess:
         self._submit(("metadata", target_uri, refers_to, payload, moment, unless_revisit))
 
     def close(self) -> None:
-        """Write and index everything queued, close the WARC file, and report any failure."""
+        """Write and index everything queued, close the WARC file, and report any failure.
+        A process never opened just ends."""
         if self._closed:
             return
         self._inbox.put(_CLOSE)
         reply = self._receive()
         self._finish()
+        if not self._opened:
+            return
         if reply[0] != "closed":
             raise ArchiverError(f"archiving failed: {reply[1]}")
         outcome: _Outcome = reply[1]
@@ -174,7 +196,6 @@ class ArchiverProcess:
 
 
 def _serve(
-    settings: ArchiveSettings,
     inbox: multiprocessing.Queue[tuple[Any, ...]],
     replies: Any,
     logs: multiprocessing.Queue[logging.LogRecord | None],
@@ -182,33 +203,66 @@ def _serve(
     failed: Any,
     parent: int,
 ) -> None:
-    """The child: open the archive, then hand every submission to an Archiver until ``close``."""
+    """The child: wait for its settings, open the archive, then hand every submission to an Archiver
+    until ``close``; then end at once, leaving nothing to an interpreter teardown."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     arm = parent_death_signal(signal.SIGKILL, parent)
     dies_with_parent = arm is not None and arm()  # (killed at once if the parent is already gone)
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(logs)]
-    root.setLevel(settings.log_level)
+    if not _archive(inbox, replies, written, failed, parent, dies_with_parent):
+        # every reply is sent (a pipe write returns once the parent can read it); the log records
+        # still queued in this process go out before it ends
+        logs.close()
+        logs.join_thread()
+    os._exit(0)
+
+
+def _archive(
+    inbox: multiprocessing.Queue[tuple[Any, ...]],
+    replies: Any,
+    written: Any,
+    failed: Any,
+    parent: int,
+    dies_with_parent: bool,
+) -> bool:
+    """The child's work, until the parent says ``close`` or is gone; whether it is gone."""
+
+    def next_message() -> tuple[Any, ...] | None:
+        """The next message from the parent; None once the parent is gone."""
+        while True:
+            try:
+                message: tuple[Any, ...] = inbox.get(timeout=None if dies_with_parent else _PARENT_CHECK)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return None
+                continue
+            return message
 
     def on_written(batches: int) -> None:
         written.value = batches
 
+    message = next_message()
+    if message is None:
+        return True  # orphaned before it was opened: nothing written
+    if message == _CLOSE:  # never opened
+        replies.send(("closed", _Outcome()))
+        return False
+    settings: ArchiveSettings = message[1]
+    logging.getLogger().setLevel(settings.log_level)
     try:
         archiver, recovered = open_archive(settings, on_written=on_written)
     except Exception as e:  # noqa: BLE001 - reported to the parent, which stops the crawl
         logger.exception("the archive could not be opened")
         replies.send(("failed", repr(e)))
-        return
+        return False
     replies.send(("ready", recovered))
     outcome = _Outcome()
     while True:
-        try:
-            message = inbox.get(timeout=None if dies_with_parent else _PARENT_CHECK)
-        except queue.Empty:
-            if os.getppid() != parent:
-                return  # orphaned: leave the open file to recovery, as a killed crawler would
-            continue
+        message = next_message()
+        if message is None:
+            return True  # orphaned: leave the open file to recovery, as a killed crawler would
         if message == _CLOSE:
             break
         if failed.value:
@@ -230,3 +284,4 @@ def _serve(
     if archiver.ingester is not None:
         outcome.counts = archiver.ingester.counts
     replies.send(("closed", outcome))
+    return False

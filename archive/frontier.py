@@ -44,15 +44,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from archive.db.schedule import due_batch
 from archive.db.session import open_database
 from archive.errors import NewsArchiveError
 from archive.rechecks import RecheckPolicy
 from archive.seeds import RECHECK_KIND, Outlet, SeedList
+
+if TYPE_CHECKING:  # clients are passed in: a crawl that is not distributed never loads redis
+    import redis
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",

@@ -92,7 +92,8 @@ def _index_cdxj(path: Path, index: IndexStore) -> None:
 
 
 def open_archive(settings: ArchiveSettings, **archiver_options: Any) -> tuple[Archiver, list[Recovered]]:
-    """Open the database (migrating it), recover abandoned files, and start an archiver."""
+    """Open the database (migrating it), recover abandoned files, and start an archiver (whose ``close``
+    also closes the database's connections)."""
     engine = open_database(settings.paths.database_url)
     ingester = Ingester(session_factory(engine))
     index = IndexStore(settings.paths.index_dir)
@@ -111,6 +112,7 @@ def open_archive(settings: ArchiveSettings, **archiver_options: Any) -> tuple[Ar
         fsync=settings.fsync,
         index=index,
         dedup=DigestIndex(engine) if settings.dedup else None,
+        on_closed=engine.dispose,
         **archiver_options,
     )
     logger.info(

@@ -24,13 +24,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
 from sqlalchemy import Connection, Label, delete, insert, select, text, update
 
 from archive.db.models import Article, ArticleVersion, Outlet, Url
 from archive.search.schema import bands, signatures
+
+if TYPE_CHECKING:  # numpy is imported where signatures are made or read: a recheck's archiver makes none
+    import numpy as np
 
 __all__ = [
     "MAX_CANDIDATES",
@@ -170,7 +172,7 @@ def similar(connection: Connection, article_id: int) -> list[Similar]:
     ).first()
     if own is None:
         return []
-    values = np.frombuffer(own.minhash, dtype="<u4")
+    values = _values(own.minhash)
     candidates = set(_candidates(connection, article_id, band_hashes(values)))
     candidates |= set(connection.scalars(select(signatures.c.article_id).where(signatures.c.group_id == own.group_id)))
     candidates.discard(article_id)
@@ -198,11 +200,11 @@ def similar(connection: Connection, article_id: int) -> list[Similar]:
             row.name,
             row.title,
             row.first_seen_at,
-            _jaccard(values, np.frombuffer(row.minhash, dtype="<u4")),
+            _jaccard(values, _values(row.minhash)),
             row.article_id == row.group_id,
         )
         for row in rows
-        if row.group_id == own.group_id or _jaccard(values, np.frombuffer(row.minhash, dtype="<u4")) >= THRESHOLD
+        if row.group_id == own.group_id or _jaccard(values, _values(row.minhash)) >= THRESHOLD
     ]
     return sorted(found, key=lambda s: (-s.similarity, s.first_seen_at, s.article_id))
 
@@ -215,7 +217,7 @@ def _add(connection: Connection, article_id: int, first_seen_at: datetime, value
         for row in connection.execute(
             select(signatures.c.minhash, signatures.c.group_id).where(signatures.c.article_id.in_(candidates))
         ):
-            if _jaccard(values, np.frombuffer(row.minhash, dtype="<u4")) >= THRESHOLD:
+            if _jaccard(values, _values(row.minhash)) >= THRESHOLD:
                 groups.add(row.group_id)
     original = article_id
     if groups:
@@ -253,8 +255,15 @@ def _newest_title() -> Label[str | None]:
     )
 
 
+def _values(minhash: bytes) -> np.ndarray:
+    """A stored signature's values."""
+    import numpy as np
+
+    return np.frombuffer(minhash, dtype="<u4")
+
+
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a == b)) / NUM_PERM
+    return float((a == b).sum()) / NUM_PERM
 
 
 @cache

@@ -64,15 +64,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import regex
-import tldextract
 
 from archive.configfile import ConfigFileError, _read_text, read_toml
 from archive.rechecks import PolicyError, RecheckPolicy
 from archive.urls import UnparseableUrl, shown, split_url
+
+if TYPE_CHECKING:  # imported by the first registered domain asked for, not by every process reading seeds
+    import tldextract
 
 logger = logging.getLogger(__name__)
 
@@ -339,6 +341,8 @@ def registered_domain(host: str) -> str | None:
 
 @cache
 def _extractor() -> tldextract.TLDExtract:
+    import tldextract
+
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
 
 

@@ -21,7 +21,6 @@ from scrapy.settings import BaseSettings
 import archive
 from crawler import distributed
 from crawler.decision import ArticleDecisionPipeline
-from crawler.distributed.addon import DistributedCrawl
 from crawler.extensions.robotslog import RobotsTxtErrorLog
 from crawler.extensions.statsfile import StatsFile
 from crawler.middlewares.conditional import ConditionalRequestMiddleware
@@ -62,4 +61,6 @@ class NewsArchive:
         if not contact:
             logger.warning("ARCHIVE_CONTACT_URL is not set: the User-Agent gives site operators no way to reach you")
         if distributed.enabled(settings):
+            from crawler.distributed.addon import DistributedCrawl  # redis and scrapy-redis, for workers only
+
             DistributedCrawl().update_settings(settings)

@@ -28,14 +28,14 @@ a leading ``www.`` are one site, since a bare domain commonly redirects to it.
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from itertools import islice
 
 from lxml import etree
 from scrapy.utils.sitemap import sitemap_urls_from_robots
-from trafilatura.feeds import BLACKLIST as COMMENT_FEED
-from trafilatura.feeds import FEED_TYPES
 
 from archive.urls import UnparseableUrl, WebUrl, join_url, split_url
 from archive.urlshape import classify_url
@@ -90,10 +90,6 @@ FEED_PATHS = (
     "rss/",
     "feeds/posts/default",
 )
-#: Media types that name a feed whatever the URL (the specific ones of trafilatura's ``FEED_TYPES``);
-#: the generic ones there (``application/json``, ``text/xml``…) name a feed only at a feed's URL, because
-#: WordPress declares its REST API (``/wp-json/wp/v2/posts/123``) as ``application/json`` on every page.
-SPECIFIC_FEED_TYPES = frozenset(t for t in FEED_TYPES if any(word in t for word in ("rss", "atom", "rdf", "feed")))
 #: URL kinds (:data:`archive.urlshape.KINDS`) a navigation link may have to be taken for a section.
 SECTION_KINDS = frozenset({"section", "taxonomy", "uncertain"})
 _FEED_ROOTS = frozenset({"rss", "RDF", "feed"})
@@ -274,16 +270,34 @@ def _base(root: etree._Element, url: str) -> str:
     return url
 
 
+@cache
+def _feed_types() -> tuple[frozenset[str], frozenset[str], re.Pattern[str]]:
+    """Trafilatura's feed media types, the specific ones among them, and its comment-feed pattern.
+
+    Read on first use, not at import: trafilatura is a large import, and a recheck crawl, which loads
+    this module with the news spider, never discovers anything.
+
+    The specific types name a feed whatever the URL; the generic ones (``application/json``,
+    ``text/xml``…) name a feed only at a feed's URL, because WordPress declares its REST API
+    (``/wp-json/wp/v2/posts/123``) as ``application/json`` on every page.
+    """
+    from trafilatura.feeds import BLACKLIST, FEED_TYPES
+
+    specific = frozenset(t for t in FEED_TYPES if any(word in t for word in ("rss", "atom", "rdf", "feed")))
+    return frozenset(FEED_TYPES), specific, BLACKLIST
+
+
 def _declared_feed(url: str, media_type: str) -> bool:
+    feed_types, specific_feed_types, comment_feed = _feed_types()
     media_type = media_type.split(";")[0].strip().lower()
-    if media_type not in FEED_TYPES or COMMENT_FEED.search(url) or split_url(url).scheme not in ("http", "https"):
+    if media_type not in feed_types or comment_feed.search(url) or split_url(url).scheme not in ("http", "https"):
         return False
-    return media_type in SPECIFIC_FEED_TYPES or classify_url(url).kind == "listing"
+    return media_type in specific_feed_types or classify_url(url).kind == "listing"
 
 
 def _linked_feed(url: str) -> bool:
     """A link on the site that leads to a feed (not a sitemap, not comments)."""
-    return "sitemap" not in url.lower() and not COMMENT_FEED.search(url)
+    return "sitemap" not in url.lower() and not _feed_types()[2].search(url)
 
 
 def _in_navigation(element: etree._Element) -> bool:

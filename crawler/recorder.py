@@ -88,6 +88,9 @@ PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
 FETCHED_AT_META = "warc_fetched_at"
 #: Request meta key: True when a recheck's 200 body is the one last archived (nothing to extract).
 UNCHANGED_META = "recheck_unchanged"
+#: Crawler attribute: an archiver process started, not yet opened, before the crawler was built (by
+#: ``scrapy crawl``, :mod:`crawler.commands.crawl`), for the recorder to open instead of starting one.
+STARTED_ARCHIVER = "_newsarchive_archiver"
 
 BODY_NOTE = (
     "Response bodies are stored as received, before content decoding (a gzip body stays gzip), "
@@ -153,11 +156,13 @@ class WarcRecorder:
         return recorder
 
     async def spider_opened(self, spider: Spider) -> None:
-        # Started here, on the main thread (the archiver process is killed when the thread that
-        # started it ends); opening (and migrating) the database and recovering the files a killed
-        # crawl left open happen in that process, before any download starts.
+        # Started here unless the crawl command has started it, on the main thread either way (the
+        # archiver process is killed when the thread that started it ends); opening (and migrating)
+        # the database and recovering the files a killed crawl left open happen in that process,
+        # before any download starts.
         settings = self.crawler.settings
-        archiver = ArchiverProcess(
+        archiver: ArchiverProcess = getattr(self.crawler, STARTED_ARCHIVER, None) or ArchiverProcess()
+        archiver.open(
             ArchiveSettings(
                 paths=self.paths,
                 info=self._warcinfo(spider),

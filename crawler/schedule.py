@@ -21,7 +21,7 @@ from twisted.internet.threads import deferToThread
 from archive.config import ArchivePaths
 from archive.db.models import Outlet as OutletRow
 from archive.db.schedule import DUE_BATCH, DueCheck, due_batch, known_article
-from archive.db.session import open_database
+from archive.db.session import connect_database
 from archive.seeds import Outlet
 
 T = TypeVar("T")
@@ -91,8 +91,8 @@ class ScheduleReader:
 
     def _connect_engine(self) -> Engine:
         if self._engine is None:
-            # the archiver process has migrated the schedule's tables before the first request
-            self._engine = open_database(self._database_url, migrate=False)
+            # the archiver process has checked and migrated the schema before the first request
+            self._engine = connect_database(self._database_url)
         return self._engine
 
     @staticmethod

@@ -17,7 +17,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from archive.config import ArchivePaths
-from archive.db.session import open_database
+from archive.db.session import connect_database
 from archive.db.shapes import learned_shapes as counted_shapes
 
 __all__ = ["learned_shapes"]
@@ -37,8 +37,8 @@ async def learned_shapes(crawler: Crawler, outlets: list[str]) -> dict[str, froz
     )
 
     def read() -> dict[str, frozenset[str]]:
-        # the archiver process has migrated the database before the spider starts
-        engine = open_database(paths.database_url, migrate=False)
+        # the archiver process has checked and migrated the schema before the spider starts
+        engine = connect_database(paths.database_url)
         try:
             with engine.connect() as connection:
                 counted = counted_shapes(connection, outlets)

@@ -8,27 +8,31 @@ The schema is checked on open. A database made by an older release is
 migrated to the latest Alembic revision, and the log says so; one made by a
 newer release (a revision this code does not know), or one holding these
 tables without a schema version, is refused and left exactly as it was.
+A process that only reads a database another has opened this way (the
+crawler's readers, beside its archiver process) connects without the check
+(:func:`connect_database`), and without importing Alembic.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import Base
 from archive.errors import NewsArchiveError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,19 @@ class SchemaError(NewsArchiveError, RuntimeError):
 
 def open_database(url: str, migrate: bool = True) -> Engine:
     """An engine for the database at ``url``, its schema checked and (``migrate``) brought up to date."""
+    engine = connect_database(url)
+    try:
+        with schema_lock(engine):
+            prepare_schema(engine, migrate)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def connect_database(url: str) -> Engine:
+    """An engine for the database at ``url``, its schema unchecked: for a reader of a database that
+    :func:`open_database` has opened already (the crawler's archiver process opens it before the crawl)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -49,12 +66,6 @@ def open_database(url: str, migrate: bool = True) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    try:
-        with schema_lock(engine):
-            prepare_schema(engine, migrate)
-    except BaseException:
-        engine.dispose()
-        raise
     return engine
 
 
@@ -89,6 +100,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    _import_alembic()
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -97,7 +111,19 @@ def alembic_config(engine: Engine) -> Config:
 
 def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
     """The revisions the database is at, and the latest ones this code knows."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
+    return _revisions(engine, _scripts(engine))
+
+
+def _scripts(engine: Engine) -> ScriptDirectory:
+    config = alembic_config(engine)
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(config)
+
+
+def _revisions(engine: Engine, script: ScriptDirectory) -> tuple[set[str], set[str]]:
+    from alembic.migration import MigrationContext
+
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     return current, set(script.get_heads())
@@ -105,8 +131,8 @@ def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
 
 def prepare_schema(engine: Engine, migrate: bool = True) -> None:
     """Create the schema in an empty database, migrate an older one, refuse anything else."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
-    current, heads = schema_revisions(engine)
+    script = _scripts(engine)
+    current, heads = _revisions(engine, script)
     where = engine.url.render_as_string()
     if current == heads:
         return
@@ -137,7 +163,23 @@ def prepare_schema(engine: Engine, migrate: bool = True) -> None:
             ", ".join(sorted(current)),
             ", ".join(sorted(heads)),
         )
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "heads")
+
+
+def _import_alembic() -> None:
+    """Import Alembic, on first use rather than with this module, as quietly as it was then: importing it
+    announces each plugin it sets up at INFO, which a log configured by now would show."""
+    if "alembic" in sys.modules:
+        return
+    plugins = logging.getLogger("alembic.runtime.plugins")
+    level = plugins.level
+    plugins.setLevel(logging.WARNING)
+    try:
+        import alembic  # noqa: F401 - imported for its side effect, under the quieter level
+    finally:
+        plugins.setLevel(level)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

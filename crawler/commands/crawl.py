@@ -18,6 +18,11 @@ and nothing is created.
 A crawl the recorder stopped because its archive could not be opened or
 written (finish reason ``archive_error``) exits with 1, not 0, so that
 schedulers and scripts see the failure.
+
+The archiver process (:class:`~archive.archiver_process.ArchiverProcess`)
+is started here, before Scrapy builds the crawler, and handed to the
+recorder, which opens it once the spider exists: the seconds its interpreter
+spends importing then pass while this one is still starting the crawl.
 """
 
 from __future__ import annotations
@@ -29,20 +34,26 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
+from archive.archiver_process import ArchiverProcess
 from archive.config import ArchivePaths
 from archive.errors import NewsArchiveError
 from archive.rechecks import DUE_CHOICES
 from archive.seeds import load_seeds
 from crawler import distributed
+from crawler.recorder import STARTED_ARCHIVER
+from crawler.settings import newsarchive_defaults
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.recheck import RecheckSpider
 
 
 class Command(ScrapyCrawl):
     _crawler: Crawler | None = None
+    _archiver: ArchiverProcess | None = None
 
     def _create_crawler(self, spidercls: str | type[Spider]) -> Crawler:
         self._crawler = super()._create_crawler(self._spider_class(spidercls))
+        if self._archiver is not None:
+            setattr(self._crawler, STARTED_ARCHIVER, self._archiver)
         return self._crawler
 
     def _spider_class(self, spidercls: str | type[Spider]) -> type[Spider]:
@@ -75,10 +86,24 @@ class Command(ScrapyCrawl):
                 load_seeds(seeds)
         except (NewsArchiveError, ValueError) as e:  # SeedError, FrontierError; ValueError: a bad key prefix
             raise UsageError(str(e), print_help=False) from None
-        super().run(args, opts)
+        if self._archives():
+            self._archiver = ArchiverProcess()  # from the main thread, which outlives it
+        try:
+            super().run(args, opts)
+        finally:
+            if self._archiver is not None:
+                # the recorder closed it at the crawl's end; one it never opened (a crawl that failed
+                # before its spider opened) ends here
+                self._archiver.close()
         stats = self._crawler.stats if self._crawler is not None else None
         if stats is not None and stats.get_value("finish_reason") == "archive_error":
             self.exitcode = 1
+
+    def _archives(self) -> bool:
+        """Whether the crawl will archive: ``ARCHIVE_ENABLED`` as the add-on will set it."""
+        settings = self.settings.copy()
+        settings.setdict(newsarchive_defaults, priority="addon")
+        return settings.getbool("ARCHIVE_ENABLED")
 
     def _queue_rechecks(self, outlet: str | None, everything: bool) -> None:
         """A distributed recheck: the due articles go to the crawl's frontier, and its workers fetch them."""

@@ -67,6 +67,35 @@ def test_records_and_rows_are_those_of_the_archiver(tmp_path: Path, caplog: pyte
     assert any(r.name == "archive.opening" and "archiving to" in r.getMessage() for r in caplog.records)
 
 
+def test_started_before_its_settings_it_archives_once_opened(tmp_path: Path) -> None:
+    archiver = ArchiverProcess()  # as the crawl command starts it, long before the spider exists
+    pid = archiver.pid
+    assert pid is not None and process_alive(pid)
+    archiver.open(settings(tmp_path))
+    assert archiver.wait_ready() == []
+    archiver.submit_exchange(page("http://www.example.com/news/story"))
+    archiver.close()
+
+    assert archiver.records_written == 3  # warcinfo, request, response
+    (warc,) = settings(tmp_path).paths.warc_dir.glob("*.warc.gz")
+    assert [r.rec_type for r in iter_records(warc)] == ["warcinfo", "request", "response"]
+    assert not process_alive(pid)
+    # it ended at once, but only after closing the database: nothing was left in the write-ahead log
+    database = settings(tmp_path).paths.data_dir / "archive.db"
+    assert database.is_file() and not database.with_name("archive.db-wal").exists()
+    with pytest.raises(ArchiverError, match="opened already"):
+        archiver.open(settings(tmp_path))
+
+
+def test_one_never_opened_ends_when_closed() -> None:
+    archiver = ArchiverProcess()
+    pid = archiver.pid
+    assert pid is not None
+    archiver.close()
+    assert not process_alive(pid)
+    assert archiver.records_written == 0
+
+
 def test_an_archive_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("a file where the data folder should be")

@@ -415,6 +415,8 @@ class FixtureWeb(Loopback):
         self.site_dir = site_dir.resolve()
         self.edition = 1
         self._stopping = threading.Event()
+        #: Set once a request for the slow page is being answered, that is, in flight.
+        self.slow_waiting = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[ServedRequest] = []
         self._busy_seen: set[str] = set()
@@ -470,6 +472,7 @@ class FixtureWeb(Loopback):
 
     def wait_slow(self) -> bool:
         """Sleep ``slow_seconds`` in short steps; False if the server is stopping."""
+        self.slow_waiting.set()
         deadline = time.monotonic() + self.slow_seconds
         while (remaining := deadline - time.monotonic()) > 0:
             if self._stopping.wait(min(SLOW_STEP_SECONDS, remaining)):

@@ -56,6 +56,23 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_a_reader_connects_without_checking_the_schema_or_loading_alembic(tmp_path: Path) -> None:
+    # the crawler's readers connect once its archiver process has opened (and checked) the database
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    open_database(url).dispose()
+    reader = (
+        "import sys\n"
+        "from sqlalchemy import text\n"
+        "from archive.db.session import connect_database\n"
+        f"engine = connect_database({url!r})\n"
+        "with engine.connect() as connection:\n"
+        "    print(connection.execute(text('PRAGMA foreign_keys')).scalar(), 'alembic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", reader], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "False"]
+
+
 def test_opening_twice_leaves_the_schema_alone(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
     open_database(database_url).dispose()
     caplog.clear()

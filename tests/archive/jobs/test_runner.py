@@ -168,13 +168,12 @@ def test_a_second_stop_kills_the_crawl_without_waiting_out_the_grace(
     seeds.write_text(SLOW_PAGE, encoding="utf-8")
     settings = {"DOWNLOAD_TIMEOUT": "60", "RETRY_TIMES": "0", "TELNETCONSOLE_ENABLED": "False"}
     job = spec(seeds=str(seeds), settings=tuple(settings.items()))
-    log = paths.data_dir / "logs" / "job" / "1.log"
     with FixtureWeb(slow_seconds=60) as web:
         runner = CrawlRunner(paths, sessions, stop_grace=60, env=proxy_env(web.proxy_url))
         ran: list[JobRun] = []
         crawl = threading.Thread(target=lambda: ran.append(runner.run(job, BY_HAND)))
         crawl.start()
-        wait_for(lambda: log.exists() and "Spider opened" in log.read_text(), 30, "the crawl to start")
+        wait_for(web.slow_waiting.is_set, 30, "the crawl to ask for the slow page")
         runner.stop()  # the slow page is in flight: Scrapy waits for it
         crawl.join(1)
         assert crawl.is_alive()
