@@ -21,7 +21,10 @@ share a WARC folder, and a rebuild reads files in name order. Spans of
 versions are kept by capture time, a revisit indexed before its original is
 linked when the original arrives, and an article's listed date (from a feed
 or news sitemap, possibly listing an address that only redirects to it) is
-recomputed whenever a listing or an alias appears.
+recomputed whenever a listing or an alias appears. The captures leading to an
+article before its ``article/1`` record (or before its alias is known) become
+its checks when that record arrives (:meth:`ScheduleKeeper.caught_up
+<archive.db.schedule.ScheduleKeeper.caught_up>`).
 
 Every URL a record brings (its target, a redirect's ``Location``, a page's
 canonical link, a listed URL) goes through :func:`archive.urls.split_url`.
@@ -373,7 +376,8 @@ class Ingester:
         # a redirect from another address (a feed's click-through link) is the way to the article, not a check
         if checked is not None and not (redirect_url and url_id != checked.url_id):
             self._schedule.checked(checked.id, capture_id)
-            self._schedule.counted(checked.outlet_id, fetched_at, self._db_connection.dialect.name)
+            if fetched_at > checked.first_seen_at:  # the rule of ScheduleKeeper.caught_up, which counts the rest
+                self._schedule.counted(checked.outlet_id, fetched_at, self._db_connection.dialect.name)
 
     def _revisit(self, record: ArchivedRecord, capture_id: int, url_id: int, fetched_at: datetime) -> None:
         """Link a revisit to the capture holding its body, and show that capture's version."""
@@ -428,7 +432,10 @@ class Ingester:
         canonical_url = self._parsed(extraction.canonical_url or None, record, "canonical URL")
         key_id = self._url(story_url(canonical_url, capture.url, domains))
         new_alias = key_id != capture.url_id
+        joined: list[int] = []  # URLs leading to the article from this record on: their captures become checks of it
         if new_alias:
+            if capture.canonical_id != key_id:
+                joined = list(self._run(_URL_AND_ALIASES, url_id=capture.url_id).scalars())
             make_alias(self._db_connection, capture.url_id, key_id)
         article = self._run(_ARTICLE_BY_URL, url_id=key_id).first()
         if article is None:
@@ -457,7 +464,9 @@ class Ingester:
         if new_alias or article is None:
             self._refresh_listed_date(article_id, key_id)
         self._touched_articles.add(article_id)
-        self._schedule.checked(article_id, capture.id)
+        before = article.first_seen_at if article is not None else None
+        if not self._schedule.caught_up(article_id, before, joined, self._db_connection.dialect.name):
+            self._schedule.checked(article_id, capture.id)
 
     def _observe(
         self,
@@ -665,7 +674,14 @@ _ADOPT_REVISITS = (
     .values(original_id=bindparam("original"))
 )
 _CAPTURE_FOR_ARTICLE = (
-    select(_captures.c.id, _captures.c.url_id, _captures.c.fetched_at, _urls.c.url, _urls.c.outlet_id)
+    select(
+        _captures.c.id,
+        _captures.c.url_id,
+        _captures.c.fetched_at,
+        _urls.c.url,
+        _urls.c.outlet_id,
+        _urls.c.canonical_id,
+    )
     .join(_urls, _urls.c.id == _captures.c.url_id)
     .where(_captures.c.record_id == bindparam("record_id"))
 )
@@ -710,11 +726,14 @@ _REFRESH_ARTICLE = (
         .scalar_subquery(),
     )
 )
-_ARTICLE_LED_TO = select(_articles.c.id, _articles.c.url_id, _articles.c.outlet_id).where(
+_ARTICLE_LED_TO = select(_articles.c.id, _articles.c.url_id, _articles.c.outlet_id, _articles.c.first_seen_at).where(
     _articles.c.url_id
     == func.coalesce(
         select(_urls.c.canonical_id).where(_urls.c.id == bindparam("url_id")).scalar_subquery(), bindparam("url_id")
     )
+)
+_URL_AND_ALIASES = select(_urls.c.id).where(
+    or_(_urls.c.id == bindparam("url_id"), _urls.c.canonical_id == bindparam("url_id"))
 )
 _EARLIEST_LISTING = (
     select(_listings.c.published, _listings.c.source)

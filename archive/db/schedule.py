@@ -5,9 +5,11 @@ from the captures of its URL and aliases, in whatever order they are indexed:
 each capture is a check, the latest (by time) decides the article's state,
 and the next check is the outlet's policy (:mod:`archive.rechecks`) applied
 to the article's first sighting, the first sighting of its newest version
-(its last change) and its latest check. A database rebuilt from the WARCs
-therefore has the same schedule; only the policy comes from outside the
-captures, from the warcinfo record describing the outlet.
+(its last change) and its latest check. Each check later than the article's
+first sighting is counted once in ``recheck_counts`` (the one that found the
+article is no check of a known one). A database rebuilt from the WARCs
+therefore has the same schedule and counts; only the policy comes from outside
+the captures, from the warcinfo record describing the outlet.
 
 The crawler reads the rows through :func:`due_batch` (the recheck crawl)
 and :func:`known_article` (a ``news`` crawl meeting a known article again).
@@ -19,12 +21,12 @@ its ``next_check_at`` index, in time that does not grow with the archive.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Integer, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, DateTime, Integer, and_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from archive.db.models import Article, ArticleVersion, Capture, Outlet, RecheckCount, RecheckSchedule, Url
@@ -61,7 +63,14 @@ class DueCheck:
 
 
 class ScheduleKeeper:
-    """Keeps the schedule rows current as the ingester indexes captures (in its transaction)."""
+    """Keeps the schedule rows current as the ingester indexes captures (in its transaction).
+
+    A row is what indexing the article's checks in time order gives. The ingester
+    indexes them in any order (crawlers sharing a folder, a rebuild reading files by
+    name): a check older than the row's latest, or checks found when the article is
+    (its first sighting, or a new alias leading to it), have the row folded again
+    from every check of the article, so each order ends in the same row.
+    """
 
     def __init__(self, run: Callable[..., Any]) -> None:
         self._run = run
@@ -76,43 +85,103 @@ class ScheduleKeeper:
         capture = self._run(_CAPTURE_FACTS, capture_id=capture_id).one()
         article = self._run(_ARTICLE_FACTS, article_id=article_id).one()
         row = article if article.state is not None else None  # the article's schedule row, if it has one
-        values: dict[str, Any] = {}
-        if row is None or (capture.fetched_at, capture.id) >= (row.last_checked_at, row.last_capture_id):
-            values.update(last_checked_at=capture.fetched_at, last_capture_id=capture.id)
-            values["state"] = _state(capture.status, row.state if row is not None else WATCHING)
-            if capture.status in PRESENT_STATUSES and (capture.etag or capture.last_modified):
-                values.update(etag=capture.etag, last_modified=capture.last_modified)
-        if capture.status == 200 and (row is None or row.body_capture_id is None or "last_capture_id" in values):
+        if row is not None and (capture.fetched_at, capture.id) < (row.last_checked_at, row.last_capture_id):
+            # indexed out of time order: what it changes (validators, body) depends on the checks after it
+            self._refold(article_id, article)
+            return
+        values: dict[str, Any] = {"last_checked_at": capture.fetched_at, "last_capture_id": capture.id}
+        values["state"] = _state(capture.status, row.state if row is not None else WATCHING)
+        if capture.status in PRESENT_STATUSES and (capture.etag or capture.last_modified):
+            values.update(etag=capture.etag, last_modified=capture.last_modified)
+        if capture.status == 200:
             body_id = capture.original_id or capture.id
             if row is None or body_id != row.body_capture_id:
-                body = capture if body_id == capture.id else self._run(_CAPTURE_FACTS, capture_id=body_id).one()
-                values.update(
-                    body_capture_id=body_id,
-                    url=body.url,
-                    body_record_id=body.record_id,
-                    body_fetched_at=body.fetched_at,
-                    body_digest=body.payload_digest,
-                )
-        state = values.get("state", row.state if row is not None else WATCHING)
-        last_checked = values.get("last_checked_at", row.last_checked_at if row is not None else capture.fetched_at)
-        changed = article.last_changed_at or article.first_seen_at
-        next_check = None
-        if state in (WATCHING, SETTLED):
-            next_check = self._policy(article.outlet_id).next_check(article.first_seen_at, changed, last_checked)
-            state = WATCHING if next_check is not None else SETTLED
-        values.update(state=state, next_check_at=next_check, last_changed_at=changed, outlet_id=article.outlet_id)
-        if row is None:
-            values.setdefault("last_checked_at", capture.fetched_at)
-            values.setdefault("last_capture_id", capture.id)
-            values.setdefault("url", article.url)  # until a capture holds its body
-            self._run(insert(_schedule), article_id=article_id, **values)
+                values.update(self._body(body_id, capture))
+        self._write(article_id, article, values)
+
+    def caught_up(self, article_id: int, before: datetime | None, joined: Collection[int], dialect: str) -> bool:
+        """After an ``article/1`` record: take in the captures indexed before it that it made checks of the article.
+
+        Captures indexed before their article (or before their URL became its alias) heard of no
+        article; this is where they are checked and counted, once. ``before``: the article's first
+        sighting before the record (None: the record made the article, and every capture leading
+        to it is a check); ``joined``: URLs leading to it from this record on. A check counts when
+        it is later than the first sighting (the sighting that found the article is no check of a
+        known one), so a first sighting moved earlier than ``before`` counts the checks in between.
+        True if the row was folded again from every check (the record's capture among them).
+        """
+        article = self._run(_ARTICLE_FACTS, article_id=article_id).one()
+        first_seen = article.first_seen_at
+        if before is None:
+            found = self._run(_CHECKS, url_id=article.url_id).all()
+        elif joined or first_seen < before:
+            found = self._run(
+                _CHECKS_JOINED_OR_BETWEEN, url_id=article.url_id, joined=list(joined), after=first_seen, until=before
+            ).all()
         else:
-            self._run(update(_schedule).where(_schedule.c.article_id == article_id), **values)
+            return False
+        for check in found:
+            if check.fetched_at > first_seen:
+                self.counted(article.outlet_id, check.fetched_at, dialect)
+        if before is None or any(check.url_id in joined for check in found):
+            return self._refold(article_id, article)
+        return False
 
     def counted(self, outlet_id: int | None, at: datetime, dialect: str) -> None:
         """One more check of a known article of the outlet in the hour of ``at``, for the rate achieved."""
         hour = at.replace(minute=0, second=0, microsecond=0, tzinfo=None)
         self._run(_COUNT_CHECK[dialect], outlet_id=outlet_id or NO_OUTLET_ID, hour=hour)
+
+    def _refold(self, article_id: int, article: Any) -> bool:
+        """The row from every check of the article, as indexing them in time order makes it; False if it has none."""
+        values: dict[str, Any] = {}
+        state, body = WATCHING, None
+        for capture in self._run(_CHECKS, url_id=article.url_id):
+            values.update(last_checked_at=capture.fetched_at, last_capture_id=capture.id)
+            state = _state(capture.status, state)
+            if capture.status in PRESENT_STATUSES and (capture.etag or capture.last_modified):
+                values.update(etag=capture.etag, last_modified=capture.last_modified)
+            if capture.status == 200:
+                body = capture
+        if not values:
+            return False  # no capture leads to the article (its own address moved): the row stays as it was
+        if body is not None:
+            values.update(self._body(body.original_id or body.id, None))
+        else:
+            values.update(_NO_BODY, url=article.url)
+        values.setdefault("etag", None)
+        values.setdefault("last_modified", None)
+        values["state"] = state
+        self._write(article_id, article, values)
+        return True
+
+    def _body(self, body_id: int, capture: Any) -> dict[str, Any]:
+        """The copies a row keeps of the capture holding the body (``capture``, if that is it)."""
+        body = capture if capture is not None and body_id == capture.id else None
+        if body is None:
+            body = self._run(_CAPTURE_FACTS, capture_id=body_id).one()
+        return {
+            "body_capture_id": body_id,
+            "url": body.url,
+            "body_record_id": body.record_id,
+            "body_fetched_at": body.fetched_at,
+            "body_digest": body.payload_digest,
+        }
+
+    def _write(self, article_id: int, article: Any, values: dict[str, Any]) -> None:
+        """Add the article's next check to ``values`` and write its row."""
+        changed = article.last_changed_at or article.first_seen_at
+        next_check = None
+        if values["state"] in (WATCHING, SETTLED):
+            policy = self._policy(article.outlet_id)
+            next_check = policy.next_check(article.first_seen_at, changed, values["last_checked_at"])
+            values["state"] = WATCHING if next_check is not None else SETTLED
+        values.update(next_check_at=next_check, last_changed_at=changed, outlet_id=article.outlet_id)
+        if article.state is None:
+            values.setdefault("url", article.url)  # until a capture holds its body
+            self._run(insert(_schedule), article_id=article_id, **values)
+        else:
+            self._run(update(_schedule).where(_schedule.c.article_id == article_id), **values)
 
     def _policy(self, outlet_id: int | None) -> RecheckPolicy:
         if self._policies is None:
@@ -205,11 +274,46 @@ _CAPTURE_FACTS = (
     .join_from(_captures, _urls, _urls.c.id == _captures.c.url_id)
     .where(_captures.c.id == bindparam("capture_id"))
 )
+#: An article's checks (``url_id``: its URL), oldest first: the captures of the URLs leading to it (its own,
+#: unless it moved, and its aliases: the ingester's rule) but for redirects from an alias, which are the
+#: way to the article, not checks of it.
+_CHECKS = (
+    select(
+        _captures.c.id,
+        _captures.c.url_id,
+        _captures.c.fetched_at,
+        _captures.c.status,
+        _captures.c.etag,
+        _captures.c.last_modified,
+        _captures.c.original_id,
+    )
+    .join_from(_captures, _urls, _urls.c.id == _captures.c.url_id)
+    .where(
+        or_(
+            and_(_urls.c.id == bindparam("url_id"), _urls.c.canonical_id.is_(None)),
+            _urls.c.canonical_id == bindparam("url_id"),
+        ),
+        or_(_captures.c.redirect_url.is_(None), _captures.c.url_id == bindparam("url_id")),
+    )
+    .order_by(_captures.c.fetched_at, _captures.c.id)
+)
+#: Those at the ``joined`` URLs, or fetched after ``after`` until ``until``.
+_CHECKS_JOINED_OR_BETWEEN = _CHECKS.where(
+    or_(
+        _captures.c.url_id.in_(bindparam("joined", expanding=True)),
+        and_(
+            _captures.c.fetched_at > bindparam("after", type_=DateTime()),
+            _captures.c.fetched_at <= bindparam("until", type_=DateTime()),
+        ),
+    )
+)
+_NO_BODY = {"body_capture_id": None, "body_record_id": None, "body_fetched_at": None, "body_digest": None}
 #: The article, and its schedule row's columns (None if it has none yet).
 _ARTICLE_FACTS = (
     select(
         _articles.c.first_seen_at,
         _articles.c.outlet_id,
+        _articles.c.url_id,
         _urls.c.url,
         select(func.max(_versions.c.first_seen_at))
         .where(_versions.c.article_id == _articles.c.id)

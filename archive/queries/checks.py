@@ -229,8 +229,8 @@ def recheck_status(
     """Per outlet (one, by name, or all): scheduled articles by state, due and overdue at ``now``,
     and the checks made in the hour and the day before it; :class:`UnknownOutlet` for a name not known.
 
-    A check counted in the rate is a capture of a known article's URL or of an alias of it, indexed
-    after the article was; a redirect from an alias is the way to the article, not a check.
+    A check counted in the rate is a capture of a known article's URL or of an alias of it, fetched
+    after the article's first sighting; a redirect from an alias is the way to the article, not a check.
     """
     now = _naive_utc(now)
     names = {i: name for i, name in session.execute(select(Outlet.id, Outlet.name))}
