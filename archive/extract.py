@@ -11,8 +11,10 @@ The page is parsed once. What it states about itself (schema.org JSON-LD and
 microdata, og:/article: meta tags; :mod:`archive.extraction.evidence`) gives
 its types, its date and, when the publisher states it, the article's own body,
 which confirms, trims or replaces what trafilatura's fast heuristics found
-(:mod:`archive.extraction.vouching`); news boilerplate trafilatura keeps is
-dropped last (:mod:`archive.extraction.boilerplate`).
+(:mod:`archive.extraction.vouching`); the standfirst the page's markup names
+below its headline is put back (:mod:`archive.extraction.lead`); other stories'
+headlines (:mod:`archive.extraction.teasers`) and news boilerplate trafilatura
+keeps are dropped last (:mod:`archive.extraction.boilerplate`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ LOGGER = logging.getLogger(__name__)
 
 EXTRACTOR = "newsarchive"
 #: The version of this module's extraction logic: raise it with every change that can change a text.
-LOGIC_VERSION = "4"
+LOGIC_VERSION = "5"
 EXTRACTOR_VERSION: str = f"{LOGIC_VERSION}+trafilatura-{version('trafilatura')}"
 
 #: Which evidence decided an extraction's text (``Extraction.method``).

@@ -4,7 +4,8 @@ The rebuild itself is :func:`archive.rebuild.rebuild`. Into a database
 that already indexes something it only goes when told: ``--drop`` empties
 the index first (stories are then re-synced from their stored definitions;
 the scheduler's history is kept), ``--merge`` adds to it (records already
-indexed are skipped).
+indexed are skipped). The summary counts what each kind of record restored, re-extractions
+(``newsarchive reextract``'s ``reextraction/1`` records) included.
 
 Files given from outside the WARC folder are copied into it first (rows
 point at a file by its name there) and get their CDXJ index; a name the
@@ -92,7 +93,7 @@ def _reindex(args: argparse.Namespace, paths: ArchivePaths) -> int:
         f"indexed {result.records:,} records from {result.files} files in {progress.elapsed:.1f} s "
         f"({progress.rate(result.records):,.0f} records/s): "
         f"{counts.captures:,} captures ({counts.revisits:,} revisits), {counts.articles:,} articles, "
-        f"{counts.versions:,} versions, {counts.listings:,} listings, "
+        f"{counts.versions:,} versions, {counts.reextractions:,} re-extractions, {counts.listings:,} listings, "
         f"{counts.fetch_errors:,} fetch errors; {counts.skipped:,} already indexed"
         + (f"; {counts.unparseable:,} unparseable URLs left out (see the warnings)" if counts.unparseable else "")
     )

@@ -36,20 +36,20 @@ MAX_TYPES = 20
 #: schema.org types of a single article, besides every ``…Article`` type (NewsArticle, ReportageNewsArticle…).
 ARTICLE_TYPES = frozenset({"BlogPosting", "LiveBlogPosting", "Report", "SocialMediaPosting"})
 
-#: Meta tags stating the publication date, by ``property``, ``name`` or ``itemprop``, lowercased.
-DATE_META = frozenset(
-    {
-        "article:published_time",
-        "og:article:published_time",
-        "datepublished",
-        "pubdate",
-        "publishdate",
-        "publish-date",
-        "dc.date.issued",
-        "dcterms.issued",
-        "parsely-pub-date",
-        "sailthru.date",
-    }
+#: Meta tags stating the publication date, by ``property``, ``name`` or ``itemprop``, lowercased, in order
+#: of preference: a page whose tags disagree gets the first one's date. A tuple, not a set: a set's order
+#: changes with the hash seed, and so would the date of the same page from one process to the next.
+DATE_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "parsely-pub-date",
+    "sailthru.date",
 )
 
 #: JSON-LD keys whose objects are the page's own, like the top-level ones.

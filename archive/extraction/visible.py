@@ -31,12 +31,13 @@ class VisibleText:
     """The visible text of one parsed page, as the texts of its elements in document order."""
 
     def __init__(self, tree: HtmlElement) -> None:
-        self._body = tree.getroottree().getroot().find("body")  # a fragment's tree is in a whole document too
+        #: The page's body element (a fragment's tree is in a whole document too).
+        self.body: HtmlElement | None = tree.getroottree().getroot().find("body")
 
     @cached_property
     def _parts(self) -> list[tuple[str, HtmlElement]]:
         """Each text of the page's body and the element it is in (a tail is in its element's parent)."""
-        body = self._body
+        body = self.body
         if body is None:
             return []
         parts = []
@@ -55,7 +56,7 @@ class VisibleText:
     def key(self) -> str:
         """The key of the visible text: each part's key in turn, since a key drops the spaces between them.
         A body without a single unseen element is read by lxml's own iterator, a third of the walk's cost."""
-        body = self._body
+        body = self.body
         if body is None:
             return ""
         if next(body.iter(UNSEEN_ELEMENTS), None) is None:

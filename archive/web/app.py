@@ -1,6 +1,7 @@
 """The researchers' web app: search (the query language of :mod:`archive.search.query`, or a URL), a URL's
 captures, one capture with its citation, versions and diffs, each article's rechecks and the recheck schedule's
-state, stories.
+state, stories. As in ``newsarchive versions``, a version read by another extractor version than the one before it
+is said to be a change of extractor and not compared with it: the difference may be the extractor's, not the outlet's.
 
 Archived pages are hostile input. They are only ever shown inside an iframe
 whose ``sandbox`` forbids scripts and same-origin access, loaded from the
@@ -49,6 +50,7 @@ from archive.queries import (
     urls_with_prefix,
 )
 from archive.queries.checks import OUTCOMES, UnknownOutlet, check_history, folded, recheck_status, schedule_of
+from archive.queries.versions import reextraction_counts
 from archive.replay import Replayed, UnsafePath, archive_file, capture_time, captures, load, nearest, page_text
 from archive.reprints import collapse_reprints
 from archive.search.query import QueryError, parse_query
@@ -287,6 +289,9 @@ def create_app(paths: ArchivePaths, pywb_url: str | None = None) -> Flask:
                 change=change,
                 old=old,
                 new=new,
+                # two texts read by different extractor versions: their difference may be the extractor's
+                extractors=(versions[old - 1].extractor_version, versions[new - 1].extractor_version),
+                reextracted=reextraction_counts(session, article),
                 schedule=schedule_of(session, article.id),
                 checks=checks,
                 runs=folded(checks),

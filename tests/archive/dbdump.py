@@ -1,7 +1,9 @@
 """The content of an archive database by natural keys (URLs, record ids), not row ids.
 
 Two databases built from the same WARC records hold the same content even
-when their row ids differ (another backend, another order of files).
+when their row ids differ (another backend, another order of files). Every
+table :data:`archive.db.maintenance.INDEX_TABLES` names is here, with every
+column but row ids, so a rebuild that loses a table or a column is caught.
 """
 
 from __future__ import annotations
@@ -15,14 +17,25 @@ from archive.db.models import (
     Article,
     ArticleVersion,
     Capture,
+    CaptureDecision,
     FetchError,
     Listing,
     Observation,
     Outlet,
+    RecheckCount,
+    RecheckSchedule,
+    ReextractedVersion,
+    Reextraction,
     Story,
     StoryArticle,
     Url,
 )
+
+#: The trailing columns of the versions' rows that say how each was made (migration 0008): a database
+#: migrated from before it has them empty, one rebuilt from the WARCs has them filled.
+PROVENANCE_COLUMNS = 3
+#: The tables of re-extraction's own chain of versions (:mod:`archive.db.reextractions`).
+REEXTRACTION_TABLES = ("reextracted_versions", "reextractions")
 
 
 def dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
@@ -30,8 +43,9 @@ def dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     canonical = aliased(Url)
     original = aliased(Capture)
     first, last = aliased(Capture), aliased(Capture)
+    body = aliased(Capture)
     tables: dict[str, Any] = {
-        "outlets": select(Outlet.name, Outlet.homepage, Outlet.domains),
+        "outlets": select(Outlet.name, Outlet.homepage, Outlet.domains, Outlet.recheck, Outlet.path_prefix),
         "urls": select(Url.url, Url.host, Outlet.name, canonical.url)
         .outerjoin(Outlet, Outlet.id == Url.outlet_id)
         .outerjoin(canonical, canonical.id == Url.canonical_id),
@@ -50,6 +64,8 @@ def dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
             Capture.refers_to_record_id,
             Capture.refers_to_uri,
             Capture.refers_to_date,
+            Capture.etag,
+            Capture.last_modified,
             original.record_id,
             Capture.warc_filename,
             Capture.warc_offset,
@@ -67,6 +83,7 @@ def dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
             FetchError.error,
             FetchError.warc_filename,
             FetchError.warc_offset,
+            FetchError.warc_length,
         ).join(Url, Url.id == FetchError.url_id),
         "articles": select(
             Url.url,
@@ -84,12 +101,22 @@ def dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
             ArticleVersion.title,
             ArticleVersion.author,
             ArticleVersion.published,
+            ArticleVersion.sitename,
+            ArticleVersion.language,
+            ArticleVersion.canonical_url,
+            ArticleVersion.description,
+            ArticleVersion.license,
             ArticleVersion.text,
+            ArticleVersion.extractor,
             ArticleVersion.extractor_version,
             first.record_id,
             last.record_id,
             ArticleVersion.first_seen_at,
             ArticleVersion.last_seen_at,
+            # last: what migration 0008 added (PROVENANCE_COLUMNS)
+            ArticleVersion.method,
+            ArticleVersion.og_type,
+            ArticleVersion.schema_types,
         )
         .join(Article, Article.id == ArticleVersion.article_id)
         .join(Url, Url.id == Article.url_id)
@@ -108,6 +135,87 @@ def dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
         .join(ArticleVersion, ArticleVersion.id == Observation.version_id)
         .join(Article, Article.id == ArticleVersion.article_id)
         .join(Url, Url.id == Article.url_id),
+        "reextracted_versions": select(
+            Url.url,
+            ReextractedVersion.extractor_version,
+            ReextractedVersion.content_hash,
+            ReextractedVersion.title,
+            ReextractedVersion.author,
+            ReextractedVersion.published,
+            ReextractedVersion.sitename,
+            ReextractedVersion.language,
+            ReextractedVersion.canonical_url,
+            ReextractedVersion.description,
+            ReextractedVersion.license,
+            ReextractedVersion.text,
+            ReextractedVersion.extractor,
+            ReextractedVersion.method,
+            ReextractedVersion.og_type,
+            ReextractedVersion.schema_types,
+            first.record_id,
+            last.record_id,
+            ReextractedVersion.first_seen_at,
+            ReextractedVersion.last_seen_at,
+        )
+        .join(Article, Article.id == ReextractedVersion.article_id)
+        .join(Url, Url.id == Article.url_id)
+        .join(first, first.id == ReextractedVersion.first_capture_id)
+        .join(last, last.id == ReextractedVersion.last_capture_id),
+        "reextractions": select(
+            Capture.record_id,
+            ReextractedVersion.content_hash,
+            Reextraction.run,
+            Reextraction.original_record_id,
+            Reextraction.extractor,
+            Reextraction.extractor_version,
+            Reextraction.reextracted_at,
+            Reextraction.record_id,
+            Reextraction.warc_filename,
+            Reextraction.warc_offset,
+            Reextraction.warc_length,
+        )
+        .join(Capture, Capture.id == Reextraction.capture_id)
+        .outerjoin(ReextractedVersion, ReextractedVersion.id == Reextraction.version_id),
+        "capture_decisions": select(
+            Capture.record_id,
+            Url.url,
+            CaptureDecision.is_article,
+            CaptureDecision.rule,
+            CaptureDecision.reasons,
+            CaptureDecision.evidence,
+            CaptureDecision.shape,
+            CaptureDecision.record_id,
+            CaptureDecision.warc_filename,
+            CaptureDecision.warc_offset,
+            CaptureDecision.warc_length,
+        )
+        .join(Capture, Capture.id == CaptureDecision.capture_id)
+        .join(Url, Url.id == CaptureDecision.url_id),
+        "recheck_schedule": select(
+            Url.url,
+            Outlet.name,
+            RecheckSchedule.state,
+            RecheckSchedule.next_check_at,
+            RecheckSchedule.last_checked_at,
+            RecheckSchedule.last_changed_at,
+            last.record_id,
+            body.record_id,
+            RecheckSchedule.etag,
+            RecheckSchedule.last_modified,
+            RecheckSchedule.url,
+            RecheckSchedule.body_record_id,
+            RecheckSchedule.body_fetched_at,
+            RecheckSchedule.body_digest,
+        )
+        .join(Article, Article.id == RecheckSchedule.article_id)
+        .join(Url, Url.id == Article.url_id)
+        .outerjoin(Outlet, Outlet.id == RecheckSchedule.outlet_id)
+        .join(last, last.id == RecheckSchedule.last_capture_id)
+        .outerjoin(body, body.id == RecheckSchedule.body_capture_id),
+        # outlet_id 0 (articles of no outlet) joins no outlet: its name is None
+        "recheck_counts": select(Outlet.name, RecheckCount.hour, RecheckCount.checks).outerjoin(
+            Outlet, Outlet.id == RecheckCount.outlet_id
+        ),
         "story_articles": select(Story.name, Url.url, StoryArticle.matched_terms, StoryArticle.seed)
         .join(Story, Story.id == StoryArticle.story_id)
         .join(Article, Article.id == StoryArticle.article_id)
@@ -120,4 +228,9 @@ def dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _plain(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    """A JSON value as a hashable, comparable one: lists as tuples, objects as sorted item tuples."""
+    if isinstance(value, list):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, _plain(item)) for key, item in value.items()))
+    return value

@@ -10,7 +10,7 @@ from typing import Any
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive.extract import Extraction
-from archive.format import OUTLETS_FIELD, article_payload, listing_payload, outlets_field
+from archive.format import OUTLETS_FIELD, article_payload, listing_payload, outlets_field, reextraction_payload
 from archive.warc import WarcWriter
 from archive.warc.records import ArchivedRecord, HttpExchange, exchange_records, metadata_record, warc_date
 
@@ -53,6 +53,15 @@ class Recording:
         fields = {"text": text, "title": title, "extractor": "trafilatura", "extractor_version": "2.0", **metadata}
         extraction = Extraction(**fields)
         payload = article_payload(None, extraction)
+        return self._write([metadata_record(self.writer.builder, url, response_id, payload, when)])[0].record_id
+
+    def reextraction(
+        self, response_id: str, url: str, title: str, text: str, when: datetime, extractor_version: str
+    ) -> str:
+        """The ``reextraction/1`` record of a response read again by another extractor version."""
+        extraction = Extraction(text=text, title=title, extractor="newsarchive", extractor_version=extractor_version)
+        extractor = (extraction.extractor, extractor_version)
+        payload = reextraction_payload(None, f"run-{extractor_version}", None, extractor, extraction)
         return self._write([metadata_record(self.writer.builder, url, response_id, payload, when)])[0].record_id
 
     def listing(self, response_id: str, url: str, entries: list[tuple[str, str | None]], when: datetime) -> None:

@@ -308,6 +308,39 @@ def test_a_description_shown_only_below_the_article_is_not_its_standfirst() -> N
     assert lines_of(extract(page)) == PARAGRAPHS
 
 
+def test_the_standfirst_the_markup_names_below_the_headline_is_put_back() -> None:
+    standfirst = "Buses every ten minutes from spring: what the new transit budget means for the city's riders."
+    page = news_page(PARAGRAPHS).replace(
+        "<h1>Council approves transit budget</h1>",
+        f"<h1>Council approves transit budget</h1><div class='article-teaser'><p>{standfirst}</p></div>",
+    )
+    assert lines_of(extract(page)) == [standfirst, *PARAGRAPHS]
+
+
+def test_other_stories_headlines_inside_the_article_are_dropped() -> None:
+    teasers = (
+        "<h3><a href='/sport/cup-final'>Valley United reach the cup final after a late winner</a></h3>"
+        "<p><strong><a href='/news/bike-lanes'>Mayor promises new bike lanes before the election</a></strong></p>"
+    )
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:3]) + teasers + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[3:])
+    page = news_page([]).replace("</h1>", "</h1>" + body)
+    assert lines_of(extract(page)) == PARAGRAPHS
+
+
+def test_a_short_article_that_is_most_of_its_page_is_not_extracted_twice() -> None:
+    result = extract(news_page(PARAGRAPHS[:3]))
+    assert (lines_of(result), result.method) == (PARAGRAPHS[:3], "heuristics")
+
+
+def test_a_short_text_of_an_article_page_showing_much_more_gets_the_full_cascade() -> None:
+    elsewhere = (
+        "<section><p>" + " ".join(f"Listing entry number {n} of the city guide." for n in range(100)) + "</p></section>"
+    )
+    result = extract(news_page(PARAGRAPHS[:3], after=elsewhere))
+    assert result.method == "fallback"
+    assert all(paragraph in result.text for paragraph in PARAGRAPHS[:3])
+
+
 # -- bad input ----------------------------------------------------------------------------------------------------
 
 

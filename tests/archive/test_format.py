@@ -150,7 +150,7 @@ def as_before_the_convention(source: Path, folder: Path) -> None:
 
 
 #: The trailing columns of dbdump's tables that locate a record in its file: rewritten headers move them.
-OFFSET_COLUMNS = {"captures": 2, "fetch_errors": 1, "observations": 2}
+OFFSET_COLUMNS = {"captures": 2, "fetch_errors": 2, "observations": 2, "capture_decisions": 2, "reextractions": 2}
 
 
 def ingested(folder: Path, database_url: str) -> dict:

@@ -18,6 +18,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, aliased
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.cli import main
 from archive.config import ArchivePaths
 from archive.db import Base, open_database, session_factory
 from archive.db.ingester import Ingester
@@ -33,7 +34,7 @@ from archive.reprints import clear_reprints
 from archive.search.index import clear_search_index
 from archive.warc.files import closed_warcs
 from tests.archive.db.test_session import models_context
-from tests.archive.dbdump import dump
+from tests.archive.dbdump import PROVENANCE_COLUMNS, REEXTRACTION_TABLES, dump
 from tests.archive.recording import T0, Recording, at
 from tests.fixtureweb.data import load_seeds
 from tests.fixtureweb.test_server import site_file
@@ -95,9 +96,13 @@ class Archive:
         self.sessions = session_factory(self.engine)
         Ingester(self.sessions).ingest(rec.records)
 
-    def originals(self) -> dict[str, list[tuple[Any, ...]]]:
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         with self.sessions() as session:
             return dump(session)
+
+    def originals(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows of the crawl-time records: everything but the re-extractions' own tables."""
+        return {table: rows for table, rows in self.dump().items() if table not in REEXTRACTION_TABLES}
 
     def reextractions(self) -> list[tuple[Any, ...]]:
         with self.sessions() as session:
@@ -132,6 +137,11 @@ def reextraction_rows(session: Session) -> list[tuple[Any, ...]]:
         .outerjoin(last, last.id == ReextractedVersion.last_capture_id)
     ).all()
     return sorted((tuple(row) for row in rows), key=repr)
+
+
+def without_provenance(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows without how each version was made, which a database migrated from before 0008 does not know."""
+    return {**rows, "versions": [row[:-PROVENANCE_COLUMNS] for row in rows["versions"]]}
 
 
 @pytest.fixture
@@ -210,7 +220,7 @@ def test_reextraction_adds_its_own_versions_and_leaves_the_originals(
     result = rebuild(Ingester(rebuilt), closed_warcs(archive.paths.warc_dir))
     assert not result.damaged and not result.skipped
     with rebuilt() as session:
-        assert dump(session) == archive.originals()
+        assert dump(session) == archive.dump()
         assert reextraction_rows(session) == done
     rebuilt_engine.dispose()
 
@@ -257,7 +267,7 @@ def test_selection_by_outlet_and_time(archive: Archive) -> None:
 
 def test_the_migration_adds_the_columns_and_tables_to_an_existing_archive(archive: Archive) -> None:
     reextract(archive.paths, Selection(), workers=1)
-    before = archive.originals()
+    before = without_provenance(archive.originals())
     command.downgrade(alembic_config(archive.engine), "0007")
     with archive.engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
@@ -268,7 +278,7 @@ def test_the_migration_adds_the_columns_and_tables_to_an_existing_archive(archiv
     command.upgrade(alembic_config(archive.engine), "head")
     with archive.engine.connect() as connection:
         assert compare_metadata(models_context(connection), Base.metadata) == []
-    assert archive.originals() == before
+    assert without_provenance(archive.originals()) == before
     with archive.sessions() as session:
         assert set(session.scalars(select(ArticleVersion.method))) == {None}  # the database does not know
         assert session.scalars(select(Reextraction)).all() == []
@@ -281,3 +291,17 @@ def test_the_migration_adds_the_columns_and_tables_to_an_existing_archive(archiv
     with archive.sessions() as session:
         assert set(session.scalars(select(ArticleVersion.method))) == {"unknown", HEURISTICS}
         assert len(reextraction_rows(session)) == 4
+
+
+def test_reindex_restores_the_reextractions_and_says_how_many(
+    archive: Archive, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reextract(archive.paths, Selection(), workers=1)
+    reextract(archive.paths, Selection(force=True), workers=1)  # a second run, a second file
+    before = archive.dump()
+    assert len(before["reextractions"]) == 5 and len(before["reextracted_versions"]) == 3
+    options = ["--data", str(archive.paths.data_dir), "--database", archive.paths.database_url]
+
+    assert main([*options, "reindex", "--drop"]) == 0
+    assert ", 5 re-extractions, " in capsys.readouterr().out
+    assert archive.dump() == before
