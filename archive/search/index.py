@@ -29,7 +29,9 @@ from archive.search.schema import (
     CONTENT_VIEW,
     FACTS_TABLE,
     LANGUAGE_CONFIGS,
+    PADDING_BYTES,
     SEARCH_TABLE,
+    UNPAIRED,
     fact_tokens,
 )
 
@@ -53,10 +55,55 @@ _CONFIG = (
     + " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in sorted(LANGUAGE_CONFIGS.items()))
     + " ELSE 'simple' END"
 )
-_PG_DOCUMENT = (
+_PG_WORDS = (
     "setweight(to_tsvector(CAST(c.config AS regconfig), coalesce(v.title, '')), 'A') || "
     "setweight(to_tsvector(CAST(c.config AS regconfig), coalesce(v.author, '')), 'B') || "
     f"setweight(to_tsvector(CAST(c.config AS regconfig), left(v.text, {MAX_INDEXED_TEXT})), 'D')"
+)
+#: Bytes of text above which a version gets the :data:`~archive.search.schema.UNPAIRED` lexeme instead of its
+#: word pairs: its words and pairs then stay under the 1 MB a ``tsvector`` holds (a pair is two words and two spaces).
+_PAIRED_BYTES = 250_000
+#: The lexemes of words next to each other (positions p and p + 1, as ``<->`` reads them), without positions:
+#: the document's lexemes in the order of their positions, paired where two positions follow each other.
+_PG_PAIRS = (
+    "CASE WHEN octet_length(coalesce(v.title, '')) + octet_length(coalesce(v.author, '')) "
+    f"+ octet_length(left(v.text, {MAX_INDEXED_TEXT})) > {_PAIRED_BYTES} "
+    f"THEN array_to_tsvector(ARRAY['{UNPAIRED}']) ELSE coalesce((SELECT array_to_tsvector(array_agg("
+    "' ' || s.lexemes[i] || ' ' || s.lexemes[i + 1])) FROM (SELECT array_agg(lexeme ORDER BY at) AS lexemes, "
+    "array_agg(at ORDER BY at) AS positions FROM (SELECT lexeme, unnest(positions) AS at FROM unnest(w.words)) u) s, "
+    "generate_subscripts(s.positions, 1) i WHERE s.positions[i + 1] = s.positions[i] + 1), '') END"
+)
+_ISO_DAY = "'^[0-9]{4}-[0-9]{2}-[0-9]{2}$'"
+
+
+def _pg_fact_lexemes(row: str) -> str:
+    """SQL for the ``text[]`` of the fact lexemes of the facts in ``row`` 's columns: :func:`fact_tokens`'
+    words but ``newest``, each after a space (:mod:`archive.search.schema`)."""
+    day = f"{row}.day"
+    language = "regexp_replace({}, '[^a-z0-9]+', '', 'g')"
+    base, whole = language.format(f"split_part({row}.language, '-', 1)"), language.format(f"{row}.language")
+    return (
+        f"array_remove(ARRAY[' o' || {row}.outlet_id, "
+        + ", ".join(
+            f"CASE WHEN {day} ~ {_ISO_DAY} THEN {value} END"
+            for value in (
+                f"' y' || substr({day}, 1, 4)",
+                f"' m' || substr({day}, 1, 4) || substr({day}, 6, 2)",
+                f"' d' || replace({day}, '-', '')",
+            )
+        )
+        + f", CASE WHEN {base} <> '' THEN ' l' || {base} END, CASE WHEN {whole} <> '' THEN ' l' || {whole} END], NULL)"
+    )
+
+
+#: Each version's document, made from its row ``v``, its facts' row ``f`` and text search configuration ``c.config``.
+_PG_DOCUMENT = f"w.words || {_PG_PAIRS} || array_to_tsvector({_pg_fact_lexemes('f')})"
+#: What the statements building documents join to the versions and their facts: their configuration, their words,
+#: their document (``d.document``) and its padding (``d.padding``, :mod:`archive.search.schema`).
+_PG_LATERAL = (
+    f"CROSS JOIN LATERAL (SELECT {_CONFIG} AS config) c CROSS JOIN LATERAL (SELECT {_PG_WORDS} AS words) w "
+    f"CROSS JOIN LATERAL (SELECT {_PG_DOCUMENT} AS document) e CROSS JOIN LATERAL (SELECT e.document, "
+    f"CASE WHEN pg_column_size(e.document) < {PADDING_BYTES} THEN repeat(' ', {PADDING_BYTES}) END AS padding) d"
 )
 _FACT_COLUMNS = "article_id, outlet_id, day, language, newest"
 
@@ -90,11 +137,10 @@ def index_versions(connection: Connection, version_ids: Iterable[int]) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(
                 text(
-                    f"INSERT INTO {SEARCH_TABLE} (version_id, config, document, {_FACT_COLUMNS}) "
-                    f"SELECT f.version_id, c.config, {_PG_DOCUMENT}, f.{_FACT_COLUMNS.replace(', ', ', f.')} "
+                    f"INSERT INTO {SEARCH_TABLE} (version_id, config, document, padding, {_FACT_COLUMNS}) "
+                    f"SELECT f.version_id, c.config, d.document, d.padding, f.{_FACT_COLUMNS.replace(', ', ', f.')} "
                     f"FROM ({_facts_query('postgresql', 'v.article_id = ANY(:articles)')}) f "
-                    "JOIN article_versions v ON v.id = f.version_id "
-                    f"CROSS JOIN LATERAL (SELECT {_CONFIG} AS config) c WHERE v.id = ANY(:ids) "
+                    f"JOIN article_versions v ON v.id = f.version_id {_PG_LATERAL} WHERE v.id = ANY(:ids) "
                     "ON CONFLICT (version_id) DO NOTHING"
                 ),
                 {"ids": chunk, "articles": articles},
@@ -158,10 +204,10 @@ def reindex_all(connection: Connection) -> None:
         connection.execute(text(f"TRUNCATE {SEARCH_TABLE}"))
         connection.execute(
             text(
-                f"INSERT INTO {SEARCH_TABLE} (version_id, config, document, {_FACT_COLUMNS}) "
-                f"SELECT f.version_id, c.config, {_PG_DOCUMENT}, f.{_FACT_COLUMNS.replace(', ', ', f.')} "
+                f"INSERT INTO {SEARCH_TABLE} (version_id, config, document, padding, {_FACT_COLUMNS}) "
+                f"SELECT f.version_id, c.config, d.document, d.padding, f.{_FACT_COLUMNS.replace(', ', ', f.')} "
                 f"FROM ({_facts_query('postgresql', 'true')}) f JOIN article_versions v ON v.id = f.version_id "
-                f"CROSS JOIN LATERAL (SELECT {_CONFIG} AS config) c"
+                f"{_PG_LATERAL}"
             )
         )
         connection.execute(text(f"ANALYZE {SEARCH_TABLE}"))
@@ -188,7 +234,9 @@ def _pg_refresh(connection: Connection, article_ids: Sequence[int]) -> None:
     connection.execute(
         text(
             f"UPDATE {SEARCH_TABLE} s SET article_id = f.article_id, outlet_id = f.outlet_id, day = f.day, "
-            "language = f.language, newest = f.newest "
+            "language = f.language, newest = f.newest, document = CASE WHEN (s.outlet_id, s.day, s.language) "
+            f"IS DISTINCT FROM (f.outlet_id, f.day, f.language) THEN ts_delete(s.document, {_pg_fact_lexemes('s')}) "
+            f"|| array_to_tsvector({_pg_fact_lexemes('f')}) ELSE s.document END "
             f"FROM ({_facts_query('postgresql', 'v.article_id = ANY(:ids)')}) f "
             # (the articles' own condition lets the planner reach their rows by index, statistics or not)
             "WHERE s.article_id = ANY(:ids) AND s.version_id = f.version_id "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -133,6 +134,23 @@ class Query:
     def tsquery(self) -> str | None:
         """The text for PostgreSQL's ``to_tsquery(config, ...)``, fields as weights (:data:`TEXT_FIELDS`)."""
         return None if self.text is None else _tsquery(self.text)
+
+    def tokens(self) -> set[str]:
+        """Every token the words look for."""
+        return set() if self.text is None else _tokens(self.text)
+
+    def paired_tsqueries(self, lexemes: Mapping[str, str], unpaired: str) -> tuple[str, str] | None:
+        """Two ``tsquery`` s (their input text, taken as it is) of the words given their lexemes in one
+        configuration, for a query with a phrase: in the documents holding pairs of words
+        (:mod:`archive.search.schema`; not ``unpaired``), each phrase as its pairs, since a document holding
+        ``" a b"`` has ``b`` right after ``a`` (so a two-word phrase needs no positions); in the others, by
+        positions. None for a query without a phrase to pair."""
+        if self.text is None:
+            return None
+        paired, positions = _tsquery(self.text, lexemes, paired=True), _tsquery(self.text, lexemes)
+        if paired == positions:
+            return None
+        return f"{paired} & !{_quoted(unpaired)}", f"{_quoted(unpaired)} & {positions}"
 
 
 def parse_query(source: str) -> Query:
@@ -370,17 +388,39 @@ def _fts5(node: Node) -> str:
     return positive
 
 
-def _tsquery(node: Node) -> str:
+def _tsquery(node: Node, lexemes: Mapping[str, str] | None = None, paired: bool = False) -> str:
+    """``to_tsquery`` 's text (the tokens, to be normalized), or with ``lexemes`` a ``tsquery`` 's, phrases
+    ``paired`` or not."""
     if isinstance(node, Term):
+        words = [lexemes[token] for token in node.tokens] if lexemes is not None else list(node.tokens)
         weights = "".join(TEXT_FIELDS[f] for f in node.fields)
-        last = len(node.tokens) - 1
-        lexemes = []
-        for i, token in enumerate(node.tokens):
+        last = len(words) - 1
+        operands = []
+        for i, word in enumerate(words):
             flags = ("*" if node.prefix and i == last else "") + weights
-            lexemes.append(f"'{token}'" + (f":{flags}" if flags else ""))
-        return "(" + " <-> ".join(lexemes) + ")"
+            operands.append(_quoted(word) + (f":{flags}" if flags else ""))
+        phrase = "(" + " <-> ".join(operands) + ")"
+        # pairs carry no weights, and a prefix's are not indexed
+        pairs = [_quoted(f" {a} {b}") for a, b in zip(words, words[1 : last if node.prefix else None], strict=False)]
+        if not paired or node.fields or not pairs:
+            return phrase
+        if len(words) == 2 and not node.prefix:
+            return pairs[0]
+        return "(" + " & ".join(pairs) + f" & {phrase})"
     if isinstance(node, AnyOf):
-        return "(" + " | ".join(_tsquery(part) for part in node.parts) + ")"
-    text = " & ".join(_tsquery(part) for part in node.parts)
-    text += "".join(f" & !{_tsquery(part)}" for part in node.excluded)
+        return "(" + " | ".join(_tsquery(part, lexemes, paired) for part in node.parts) + ")"
+    text = " & ".join(_tsquery(part, lexemes, paired) for part in node.parts)
+    text += "".join(f" & !{_tsquery(part, lexemes, paired)}" for part in node.excluded)
     return f"({text})"
+
+
+def _quoted(lexeme: str) -> str:
+    """A lexeme as ``tsquery`` input quotes it."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tokens(node: Node) -> set[str]:
+    if isinstance(node, Term):
+        return set(node.tokens)
+    parts = (*node.parts, *node.excluded) if isinstance(node, AllOf) else node.parts
+    return {token for part in parts for token in _tokens(part)}

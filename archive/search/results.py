@@ -12,8 +12,9 @@ by day and week read it.
 
 Counts are answered by the index alone (:mod:`archive.search.schema`): in
 SQLite one FTS5 ``MATCH`` that holds the filters as words of the ``facts``
-column, in PostgreSQL the GIN index's bitmap ANDed with the B-tree on the
-newest versions' days; the archive's own tables are read only for the page of
+column, in PostgreSQL one match of the GIN index that holds them as lexemes of
+the documents (a phrase by its pairs of words, so no document is read to check
+the words' order); the archive's own tables are read only for the page of
 matches shown.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,20 +36,21 @@ from sqlalchemy import (
     column,
     false,
     func,
+    literal,
     literal_column,
-    not_,
     or_,
     select,
     table,
     text,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.orm import Session
 
 from archive.db.models import Article, ArticleVersion, Outlet, Url
 from archive.search.query import Filter, Query, QueryError
 from archive.search.schema import (
     SEARCH_TABLE,
+    UNPAIRED,
     day_tokens,
     facts,
     language_token,
@@ -83,8 +86,12 @@ SEARCH_COLUMNS = [
 ]
 #: Words around the matches a snippet shows.
 SNIPPET_WORDS = 24
-#: PostgreSQL memory for a count's bitmap: above it the bitmap turns lossy and every matching row is read again.
-_PG_WORK_MEM = "64MB"
+#: PostgreSQL's settings for a statement over the index: memory for a count's bitmap (above it the bitmap turns
+#: lossy and every matching row is read again); no JIT compilation (tens of milliseconds for a plan run once); no
+#: sequential scan of the index table: its rows are short, so the planner prices reading them all as cheap, but
+#: testing a row's document means fetching it out of line and decompressing it (110 ms for 10,000 versions, where
+#: the GIN index answers in 2).
+_PG_SETTINGS = {"work_mem": "'64MB'", "jit": "off", "enable_seqscan": "off"}
 _FTS = table(SEARCH_TABLE, column("rowid"))
 #: A facts word no version has (outlet ids start at 1): the filter of an outlet name no outlet has.
 _NOTHING = "o0"
@@ -148,7 +155,9 @@ def search(
     if limit is not None:
         page = page.limit(limit)
     batch: list[Any] = []
-    for row in session.execute(page).yield_per(500):
+    with _index_plan(session):
+        rows = session.execute(page).yield_per(500)
+    for row in rows:
         batch.append(row)
         if len(batch) == 500:
             yield from _with_snippets(session, query, batch, marks)
@@ -160,12 +169,13 @@ def count_matches(session: Session, query: Query, all_versions: bool = False, co
     """How many articles (or versions, with ``all_versions``) match."""
     if collapse_reprints:
         matched = _matched(session, query, all_versions, collapse_reprints).subquery()
-        return session.scalar(select(func.count()).select_from(matched)) or 0
-    if _postgres(session):
-        _pg_work_mem(session)
-        return session.scalar(select(func.count()).where(*_pg_conditions(session, query, all_versions))) or 0
-    match = _fts5_match(session, query, all_versions)
-    return session.scalar(select(func.count()).select_from(_FTS).where(_matches(match))) or 0
+        statement = select(func.count()).select_from(matched)
+    elif _postgres(session):
+        statement = select(func.count()).where(*_pg_conditions(session, query, all_versions))
+    else:
+        statement = select(func.count()).select_from(_FTS).where(_matches(_fts5_match(session, query, all_versions)))
+    with _index_plan(session):
+        return session.scalar(statement) or 0
 
 
 def count_by(
@@ -206,7 +216,8 @@ def attention(
 def matching_articles(session: Session, query: Query, all_versions: bool = True) -> set[int]:
     """The ids of the articles matching, in any version by default (a story keeps an article that ever matched)."""
     matched = _matched(session, query, all_versions, collapse_reprints=False).subquery()
-    return set(session.scalars(select(matched.c.article_id).distinct()))
+    with _index_plan(session):
+        return set(session.scalars(select(matched.c.article_id).distinct()))
 
 
 def _grouped(
@@ -220,12 +231,9 @@ def _grouped(
     """Matches counted by day and outlet (either may be left out: ``""`` / None), outlets named."""
     matched = _matched(session, query, all_versions, collapse_reprints).subquery()
     keys = ([matched.c.day] if by_day else []) + ([matched.c.outlet_id] if by_outlet else [])
-    if _postgres(session):
-        _pg_work_mem(session)
-    counts = [
-        (row[0] if by_day else "", row[-2] if by_outlet else None, row[-1])
-        for row in session.execute(select(*keys, func.count()).group_by(*keys))
-    ]
+    with _index_plan(session):
+        grouped = session.execute(select(*keys, func.count()).group_by(*keys)).all()
+    counts = [(row[0] if by_day else "", row[-2] if by_outlet else None, row[-1]) for row in grouped]
     ids = {outlet_id for _, outlet_id, _ in counts if outlet_id is not None}
     names = dict(session.execute(select(Outlet.id, Outlet.name).where(Outlet.id.in_(ids))).all()) if ids else {}
     return [(day, names.get(outlet_id) if outlet_id is not None else None, n) for day, outlet_id, n in counts]
@@ -267,10 +275,18 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _pg_work_mem(session: Session) -> None:
-    """Room for an exact bitmap, and no JIT compilation (tens of milliseconds for a plan run once)."""
-    session.execute(text(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'"))
-    session.execute(text("SET LOCAL jit = off"))
+@contextmanager
+def _index_plan(session: Session) -> Iterator[None]:
+    """On PostgreSQL, :data:`_PG_SETTINGS` for the statement run inside, reset after it (a failed statement's
+    transaction discards them)."""
+    if not _postgres(session):
+        yield
+        return
+    for name, value in _PG_SETTINGS.items():
+        session.execute(text(f"SET LOCAL {name} = {value}"))
+    yield
+    for name in _PG_SETTINGS:
+        session.execute(text(f"RESET {name}"))
 
 
 def _matches(expression: str) -> ColumnElement[bool]:
@@ -282,20 +298,28 @@ def _fts5_match(session: Session, query: Query, all_versions: bool) -> str:
     positive = [] if query.text is None else [query.fts5() or ""]
     if not all_versions:
         positive.append('{facts} : ("newest")')
-    negative = []
+    wanted, unwanted = _fact_groups(session, query)
+    positive += [_any_fact(tokens) for tokens in wanted]
+    if not positive:  # only excluding filters, over every version (the parser refuses the rest)
+        positive.append(_any_fact([_NOTHING]))
+    expression = "(" + " AND ".join(positive) + ")"
+    for tokens in unwanted:
+        expression = f"({expression} NOT {_any_fact(tokens)})"
+    return expression
+
+
+def _fact_groups(session: Session, query: Query) -> tuple[list[list[str]], list[list[str]]]:
+    """The filters as facts words: a version passes when it has a word of each wanted group and no word of any
+    unwanted one."""
+    wanted, unwanted = [], []
     for condition in query.filters:
         tokens = _fact_words(session, condition)
         if condition.negated:
             if tokens:
-                negative.append(_any_fact(tokens))
+                unwanted.append(tokens)
         else:
-            positive.append(_any_fact(tokens or [_NOTHING]))
-    if not positive:  # only excluding filters, over every version (the parser refuses the rest)
-        positive.append(_any_fact([_NOTHING]))
-    expression = "(" + " AND ".join(positive) + ")"
-    for excluded in negative:
-        expression = f"({expression} NOT {excluded})"
-    return expression
+            wanted.append(tokens or [_NOTHING])
+    return wanted, unwanted
 
 
 def _any_fact(tokens: list[str]) -> str:
@@ -310,7 +334,11 @@ def _fact_words(session: Session, condition: Filter) -> list[str]:
         return sorted({f"l{language_token(v)}" for v in condition.values if language_token(v)})
     low, high = condition.low, condition.high
     if low is None or high is None:  # an open range: it ends where the index's days end
-        days = select(func.min(facts.c.day), func.max(facts.c.day)).where(facts.c.day.op("GLOB")(_ISO_DAY))
+        if _postgres(session):
+            day = search_documents.c.day
+            days = select(func.min(day), func.max(day)).where(day.op("~")(f"^{_ISO_DAY}$"))
+        else:
+            days = select(func.min(facts.c.day), func.max(facts.c.day)).where(facts.c.day.op("GLOB")(_ISO_DAY))
         first, last = session.execute(days).one()
         if first is None:
             return []
@@ -347,44 +375,86 @@ def _outlet_ids(session: Session, names: tuple[str, ...]) -> list[int]:
 
 
 def _pg_conditions(session: Session, query: Query, all_versions: bool) -> list[ColumnElement[bool]]:
-    """The WHERE conditions on PostgreSQL's index table: the words through its GIN index, the filters on its facts."""
+    """The WHERE conditions on PostgreSQL's index table: the words and the filters' facts in one match of its
+    GIN index (:mod:`archive.search.schema`), and ``newest``."""
     documents = search_documents.c
+    facts_query = _pg_facts(session, query)
     conditions: list[ColumnElement[bool]] = []
     if query.text is not None:
-        tsquery = query.tsquery()
         configs = _configs(session)
-        live = [
-            c for c in configs if session.scalar(select(func.numnode(func.to_tsquery(cast(c, REGCONFIG), tsquery))))
-        ]
-        if configs and not live:
+        by_config = _pg_matches(session, query, configs, facts_query)
+        if configs and not by_config:
             raise QueryError(f"the query holds only words too common to search for (stop words): {query.source}")
-        matches = [documents.document.op("@@")(func.to_tsquery(cast(c, REGCONFIG), tsquery)) for c in live]
-        if len(configs) == len(live) == 1:  # one language in the whole index: no condition on it to weigh
-            conditions.append(matches[0])
+        if len(configs) == len(by_config) == 1:  # one language in the whole index: no condition on it to weigh
+            conditions.extend(by_config.values())
         else:
-            by_config = (and_(documents.config == c, m) for c, m in zip(live, matches, strict=True))
-            conditions.append(or_(false(), *by_config))
+            conditions.append(or_(false(), *(and_(documents.config == c, m) for c, m in by_config.items())))
+    elif facts_query is not None:
+        conditions.append(documents.document.op("@@")(cast(literal(facts_query), TSQUERY)))
     if not all_versions:
-        conditions.append(documents.newest)  # as the partial indexes say it, so the planner can use them
-    for condition in query.filters:
-        test = _pg_filter(session, condition)
-        conditions.append(func.coalesce(not_(test), True) if condition.negated else test)
+        conditions.append(documents.newest)
     return conditions
 
 
-def _pg_filter(session: Session, condition: Filter) -> ColumnElement[bool]:
-    documents = search_documents.c
-    if condition.name == "outlet":
-        return documents.outlet_id.in_(_outlet_ids(session, condition.values))
-    if condition.name == "language":
-        language = documents.language
-        return or_(language.in_(condition.values), *(language.like(f"{v}-%") for v in condition.values))
-    bounds = []
-    if condition.low:
-        bounds.append(documents.day >= condition.low)
-    if condition.high:
-        bounds.append(documents.day <= condition.high)
-    return and_(*bounds) if bounds else documents.day.is_not(None)
+def _pg_facts(session: Session, query: Query) -> str | None:
+    """The filters as a ``tsquery`` of the documents' fact lexemes (None for a query without filters)."""
+    wanted, unwanted = _fact_groups(session, query)
+    parts = ["(" + " | ".join(f"' {t}'" for t in tokens) + ")" for tokens in wanted]
+    parts += ["!(" + " | ".join(f"' {t}'" for t in tokens) + ")" for tokens in unwanted]
+    return " & ".join(parts) or None
+
+
+def _pg_matches(
+    session: Session, query: Query, configs: list[str], facts_query: str | None
+) -> dict[str, ColumnElement[bool]]:
+    """The condition on the documents of each configuration in which the words leave something to look for,
+    the filters' ``facts_query`` ANDed to it.
+
+    A query with a phrase whose words are each one lexeme there is answered by its pairs of words
+    (:meth:`~archive.search.query.Query.paired_tsqueries`) in the documents that hold them, and by positions in
+    the few too long to (those with :data:`~archive.search.schema.UNPAIRED`): two conditions the GIN index
+    answers apart, so the first never reads a document. Any other is ``to_tsquery`` 's (which drops stop words,
+    inside phrases too)."""
+    documents = search_documents.c.document
+    lexemes = _lexemes(session, query, configs)
+    matches: dict[str, ColumnElement[bool]] = {}
+    for config in configs:
+        paired = None
+        if len(lexemes[config]) == len(query.tokens()):
+            paired = query.paired_tsqueries(lexemes[config], UNPAIRED)
+        if paired is not None:
+            tsqueries = [f"({q}) & {facts_query}" if facts_query else q for q in paired]
+            matches[config] = or_(*(documents.op("@@")(cast(literal(q), TSQUERY)) for q in tsqueries))
+            continue
+        normalized = func.to_tsquery(cast(config, REGCONFIG), query.tsquery())
+        if session.scalar(select(func.numnode(normalized))):
+            if facts_query:
+                normalized = normalized.op("&&")(cast(literal(facts_query), TSQUERY))
+            matches[config] = documents.op("@@")(normalized)
+    return matches
+
+
+def _lexemes(session: Session, query: Query, configs: list[str]) -> dict[str, dict[str, str]]:
+    """Per configuration, the tokens of the query that are one lexeme there (a stop word is none)."""
+    found: dict[tuple[str, str], list[tuple[str, list[int]]]] = {}
+    rows = session.execute(
+        text(
+            "SELECT c.config, t.token, u.lexeme, u.positions FROM unnest(CAST(:configs AS text[])) c(config) "
+            "CROSS JOIN unnest(CAST(:tokens AS text[])) t(token) "
+            "CROSS JOIN LATERAL unnest(to_tsvector(CAST(c.config AS regconfig), t.token)) u"
+        ),
+        {"configs": configs, "tokens": sorted(query.tokens())},
+    )
+    for config, token, lexeme, positions in rows:
+        found.setdefault((config, token), []).append((lexeme, list(positions)))
+    return {
+        config: {
+            token: entries[0][0]
+            for token in query.tokens()
+            if len(entries := found.get((config, token), [])) == 1 and entries[0][1] == [1]
+        }
+        for config in configs
+    }
 
 
 def _configs(session: Session) -> list[str]:

@@ -28,11 +28,41 @@ language's words alike, in the documents and the queries both, and accents
 are folded. In PostgreSQL it is a table of ``tsvector`` s under a GIN index,
 each built with the text search configuration of its article's language
 (:data:`LANGUAGE_CONFIGS`, ``simple`` for others), headline weighted A, byline
-B, text D (so ``title:`` and ``author:`` are weight restrictions), beside the
-facts as columns (B-tree indexes on the day and outlet of newest versions, which
-the planner ANDs with the GIN index's bitmap). Its ``toast_tuple_target`` is set
-low so the documents live out of line: the table's rows stay a few dozen
-bytes, and a count reads their facts without reading every matching document.
+B, text D (so ``title:`` and ``author:`` are weight restrictions). GIN keeps no
+positions and has no index-only scans, so a document also holds what lets the
+index alone decide a match, each as a lexeme after a space (no word and no
+``prefix*`` matches it), without positions:
+
+- the facts that filters test (:func:`fact_tokens`' words but ``newest``:
+  `` o12``, `` y2019 m201903 d20190315``, `` len``), so that a month of a
+  year-long archive is one more entry of the same index scan, not a second
+  index ANDed after it;
+- each pair of words next to each other (`` miss opportun``): a phrase found
+  by its words alone must have every candidate's document read again to check
+  their order, a phrase found by its pairs is answered by the index
+  (:mod:`archive.search.results`). A document whose text is too long for its
+  words and pairs to fit a ``tsvector`` holds :data:`UNPAIRED` instead, and is
+  searched by positions;
+
+Documents are read back only for what the index cannot decide alone (a
+``title:`` word, a phrase in a document too long for pairs), so they live out
+of line: a count must visit the row of every match to check it is visible
+(GIN has no index-only scans), and short rows put hundreds of matches on a
+page. PostgreSQL moves values out of a row only when the row is over about
+2 kB, and short articles' documents are shorter: the ``padding`` column holds
+:data:`PADDING_BYTES` spaces for them, which makes the row long enough for
+PostgreSQL to compress its values and, the table's ``toast_tuple_target``
+being low, to move the document out; the spaces compress to a few dozen bytes.
+Without it those documents stayed in their rows, ten times longer, and a
+count at a million versions read a page per match. The GIN index's pending
+list (new entries not yet merged, which every query reads through) is kept
+short (``gin_pending_list_limit`` 256 kB, not 4 MB): a few milliseconds per
+query at most, where a full one cost 30 to 50, for a third more indexing time
+than the default; without a pending list indexing took twice as long.
+
+The facts are columns too, for counting by outlet and day and for ``newest``,
+which changes whenever an article gains a version (a column is updated in
+place; a document would be written again).
 """
 
 from __future__ import annotations
@@ -61,7 +91,9 @@ __all__ = [
     "FACTS_TABLE",
     "FTS5_TOKENIZER",
     "LANGUAGE_CONFIGS",
+    "PADDING_BYTES",
     "SEARCH_TABLE",
+    "UNPAIRED",
     "bands",
     "day_tokens",
     "fact_tokens",
@@ -79,6 +111,11 @@ CONTENT_VIEW = "article_search_content"
 #: What each indexed version carries besides its words, on both backends.
 FACTS = ("article_id", "outlet_id", "day", "language", "newest")
 FTS5_TOKENIZER = "porter unicode61 remove_diacritics 2"
+#: The lexeme of a PostgreSQL document too long to hold its word pairs (no pair of words starts with a space).
+UNPAIRED = " unpaired"
+#: Spaces in the ``padding`` column of a PostgreSQL row whose document is shorter: more than the 2 kB over which
+#: PostgreSQL compresses a row's values and moves them out of line (see above).
+PADDING_BYTES = 2100
 #: ISO 639-1 language codes and the PostgreSQL text search configuration that stems them (built into PostgreSQL 12+).
 LANGUAGE_CONFIGS = {
     "ar": "arabic",
@@ -116,9 +153,14 @@ search_documents = Table(
     Column("day", String(10), nullable=False),
     Column("language", String(16)),
     Column("newest", Boolean, nullable=False),
-    Index("ix_article_search_document", "document", postgresql_using="gin"),
-    Index("ix_article_search_newest_day", "day", postgresql_where="newest"),
-    Index("ix_article_search_newest_outlet", "outlet_id", postgresql_where="newest"),
+    Column("padding", Text),
+    Index(
+        "ix_article_search_document",
+        "document",
+        postgresql_using="gin",
+        postgresql_with={"gin_pending_list_limit": 256},
+    ),
+    Index("ix_article_search_day", "day"),
     postgresql_with={"toast_tuple_target": 128},
 )
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import update
 
+from archive.db import ArticleVersion
+from archive.search.index import reindex_all
 from archive.search.query import MAX_QUERY_LENGTH, QueryError, parse_query
 from archive.search.results import count_by, count_matches, search
 from tests.archive.search.conftest import IndexedArchive
@@ -60,6 +63,26 @@ def test_every_version_is_searched_when_asked(archive: IndexedArchive) -> None:
     assert [archive.keys([m.article_id]) for m in matches] == [{"tp"}, {"tp"}]
     assert len({m.version_id for m in matches}) == 2
     assert found(archive, "warmbier", all_versions=True) == {"tp"}
+
+
+def test_phrases_are_found_alike_in_short_texts_and_in_texts_too_long_for_word_pairs(archive: IndexedArchive) -> None:
+    """PostgreSQL finds a phrase by the pairs of words a document holds, or by positions in a text too long to
+    hold them (over 250 kB here, in 4,200 words): both find what SQLite finds."""
+    long_text = "word" * 15 + " "
+    texts = {
+        "tp": "The missed opportunity remains.",
+        "tac": long_text * 4_200 + "Still, the missed opportunity remains.",
+    }
+    with archive.sessions.begin() as session:
+        for key, body in texts.items():
+            version = update(ArticleVersion).where(ArticleVersion.article_id == archive.ids[key])
+            session.execute(version.values(text=body))
+        reindex_all(session.connection())
+    assert found(archive, '"missed opportunity"') == WIRE | {"tp", "tac"}
+    assert found(archive, '"missed opportunity remains"') == {"tp", "tac"}
+    assert found(archive, '"opportunity missed"') == set()
+    assert found(archive, '"remains missed"') == set()
+    assert found(archive, "missed-opport*") == WIRE | {"tp", "tac"}  # a phrase ending in a prefix
 
 
 def test_snippets_mark_the_matched_words(archive: IndexedArchive) -> None:
