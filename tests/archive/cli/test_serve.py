@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from archive.cli.serve import STOP_SIGNALS
 from archive.web.pywb import REPLAY_CSP
 
 NEWSARCHIVE = str(Path(sys.executable).with_name("newsarchive"))
@@ -74,6 +75,13 @@ def wayback(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         os.kill(pid, signal.SIGKILL)
 
 
+def _signals_as_a_user_has_them(ignoring: signal.Signals | None) -> None:
+    """The stop signals' default actions, whatever this test run inherited (a run under ``nohup`` or in a
+    shell's background ignores SIGHUP or SIGINT, and ``serve`` keeps an ignored signal ignored), but ``ignoring``."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN if number == ignoring else signal.SIG_DFL)
+
+
 def start_serve(
     data: Path, wayback: tuple[Path, Path], *options: str, ignoring: signal.Signals | None = None
 ) -> tuple[subprocess.Popen[str], int, str]:
@@ -86,7 +94,7 @@ def start_serve(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "FAKE_WAYBACK_PID": str(pid_file)},
-        preexec_fn=(lambda: signal.signal(ignoring, signal.SIG_IGN)) if ignoring else None,
+        preexec_fn=lambda: _signals_as_a_user_has_them(ignoring),
     )
     assert process.stdout is not None
     lines = [process.stdout.readline(), process.stdout.readline()]
@@ -122,7 +130,10 @@ def test_a_stop_signal_stops_serve_and_its_pywb(tmp_path: Path, wayback: tuple[P
     """The finding: SIGTERM left pywb running (SIGINT did not)."""
     process, pywb, _ = start_serve(tmp_path / "data", wayback, "--port", "0")
     process.send_signal(signum)
-    output = process.communicate(timeout=30)[0]
+    try:
+        output = process.communicate(timeout=30)[0]
+    finally:
+        process.kill()  # (a no-op once it has ended; else it must not outlive the test)
     assert process.returncode == 0, output
     assert f"stopped ({signum.name})" in output and "Traceback" not in output
     assert gone_within(pywb, 5)
