@@ -7,7 +7,8 @@ all seen, and responses served from a cache (which never reach the download
 handler) are not archived a second time. The handler only copies references
 and queues them; records are built, written and indexed in a process of
 their own (:class:`archive.archiver_process.ArchiverProcess`), off the
-crawler's event loop and its interpreter lock.
+crawler's event loop and its interpreter lock. What a turn of the event loop
+submitted is sent to it at the end of that turn, together.
 
 Its settings (``ARCHIVE_*``) have their defaults and meanings in the table
 in :mod:`crawler.settings`. ``ARCHIVE_MAX_BODY_SIZE`` cuts a longer body and
@@ -55,6 +56,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
+from scrapy.utils.reactor import CallLaterOnce
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
@@ -122,6 +124,7 @@ class WarcRecorder:
         self.paths = paths
         self.max_body_size = max_body_size
         self.archiver: ArchiverProcess | None = None
+        self._flush = CallLaterOnce(self._send)
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         # The response record id of each request downloaded, for the metadata records of its items.
         self._record_ids: weakref.WeakKeyDictionary[Request, str] = weakref.WeakKeyDictionary()
@@ -309,6 +312,7 @@ class WarcRecorder:
             return
         archiver, self.archiver = self.archiver, None
         # waiting for the archiver process to drain its queue and close: not on the reactor's thread
+        # (close sends what this turn submitted first)
         await maybe_deferred_to_future(deferToThread(archiver.close))
         stats = self.crawler.stats
         stats.set_value("archive/records_written", archiver.records_written)
@@ -323,6 +327,18 @@ class WarcRecorder:
             return
         try:
             submit(self.archiver)
+        except ArchiverError:
+            logger.critical("the archive cannot be written; stopping the crawl", exc_info=True)
+            self._stop_crawl()
+            return
+        self._flush.schedule()
+
+    def _send(self) -> None:
+        """Send this turn's submissions to the archiver process."""
+        if self.archiver is None:
+            return
+        try:
+            self.archiver.flush()
         except ArchiverError:
             logger.critical("the archive cannot be written; stopping the crawl", exc_info=True)
             self._stop_crawl()

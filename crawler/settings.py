@@ -51,6 +51,10 @@ DOWNLOAD_MAXSIZE = 128 * 1024 * 1024
 # Items processed at once per response. A callback here yields one item at most (an article or
 # a listing), and Scrapy starts this many tasks per callback: 100 cost 10-20 % of the crawl's CPU.
 CONCURRENT_ITEMS = 8
+# Scrapy checks every callback that is a generator for a `return value` by reading and parsing its
+# source, and caches the answer only while the bound method lives: once per response here, a tenth
+# of a recheck crawl's CPU. The project's callbacks return nothing (tests/crawler/test_settings.py).
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # Advertise only encodings that warcio and pywb can decode on replay
 # (Scrapy would also offer br and zstd when their libraries are installed).

@@ -89,7 +89,7 @@ from archive.db.models import (
     Url,
 )
 from archive.db.reextractions import ReextractionKeeper
-from archive.db.schedule import ScheduleKeeper
+from archive.db.schedule import CaptureFacts, ScheduleKeeper
 from archive.extract import not_after
 from archive.format import (
     ArticleRecord,
@@ -176,7 +176,7 @@ class Ingester:
         for attempt in range(1, CONFLICT_RETRIES + 1):
             # what was read in another transaction may be stale, or rolled back
             self._outlets, self._url_ids = None, {}
-            self._schedule.forget_policies()
+            self._schedule.start_batch()
             self._new_versions, self._new_articles, self._touched_articles = [], [], set()
             counts = replace(self.counts)
             try:
@@ -186,6 +186,7 @@ class Ingester:
                         self._awaited = set(self._run(_AWAITED_RECORDS).scalars())
                     for record in batch:
                         self._ingest_one(record)
+                    self._schedule.end_batch(self._db.dialect.name)
                     index_versions(self._db, self._new_versions)
                     refresh_articles(self._db, sorted(self._touched_articles))
                     add_articles(self._db, self._new_articles)
@@ -369,28 +370,42 @@ class Ingester:
         if redirect_url:
             make_alias(self._db_connection, url_id, self._url(redirect_url))
             self._refresh_listed_dates_near(url_id)
+        original_id = None
         if revisit:
-            self._revisit(record, capture_id, url_id, fetched_at)
+            original_id = self._revisit(record, capture_id, url_id, fetched_at)
         elif self._awaited and record.record_id in self._awaited:
             self._run(_ADOPT_REVISITS, original=capture_id, referred=record.record_id)
         # a redirect from another address (a feed's click-through link) is the way to the article, not a check
         if checked is not None and not (redirect_url and url_id != checked.url_id):
-            self._schedule.checked(checked.id, capture_id)
+            known = CaptureFacts(
+                capture_id,
+                fetched_at,
+                record.status,
+                record.etag,
+                record.last_modified,
+                original_id,
+                record.record_id,
+                record.payload_digest,
+                target,
+            )
+            self._schedule.checked(checked.id, capture_id, known)
             if fetched_at > checked.first_seen_at:  # the rule of ScheduleKeeper.caught_up, which counts the rest
-                self._schedule.counted(checked.outlet_id, fetched_at, self._db_connection.dialect.name)
+                self._schedule.counted(checked.outlet_id, fetched_at)
 
-    def _revisit(self, record: ArchivedRecord, capture_id: int, url_id: int, fetched_at: datetime) -> None:
-        """Link a revisit to the capture holding its body, and show that capture's version."""
+    def _revisit(self, record: ArchivedRecord, capture_id: int, url_id: int, fetched_at: datetime) -> int | None:
+        """Link a revisit to the capture holding its body, and show that capture's version; that capture's id
+        (None while it is not indexed)."""
         self.counts.revisits += 1
         original_id = self._original_of(record, url_id, fetched_at)
         if original_id is None:
             if record.refers_to and self._awaited is not None:
                 self._awaited.add(record.refers_to)
-            return
+            return None
         self._run(_SET_ORIGINAL, id_=capture_id, original_id=original_id)
         version_id = self._run(_VERSION_OF_CAPTURE, capture_id=original_id).scalar()
         if version_id is not None:
             self._observe(version_id, capture_id, fetched_at, None, None)
+        return original_id
 
     def _original_of(self, record: ArchivedRecord, url_id: int, fetched_at: datetime) -> int | None:
         """The capture holding a revisit's body: by WARC-Refers-To, else by the referred URI and
@@ -465,7 +480,7 @@ class Ingester:
             self._refresh_listed_date(article_id, key_id)
         self._touched_articles.add(article_id)
         before = article.first_seen_at if article is not None else None
-        if not self._schedule.caught_up(article_id, before, joined, self._db_connection.dialect.name):
+        if not self._schedule.caught_up(article_id, before, joined):
             self._schedule.checked(article_id, capture.id)
 
     def _observe(

@@ -114,6 +114,7 @@ def test_a_failing_archiver_stops_taking_submissions(tmp_path: Path) -> None:
     deadline = time.monotonic() + 10
     while archiver.failure is None and time.monotonic() < deadline:
         archiver.submit_exchange(page("http://www.example.com/a"))
+        archiver.flush()
         time.sleep(0.05)
     assert archiver.failure is not None
     with pytest.raises(ArchiverError):
@@ -135,6 +136,7 @@ def test_the_child_ignores_interrupts_and_dies_with_its_parent(tmp_path: Path) -
         archiver = ArchiverProcess(ArchiveSettings(ArchivePaths.resolve(data_dir={str(tmp_path / "data")!r}), {{}}))
         archiver.wait_ready()
         archiver.submit_exchange(page("http://www.example.com/a"))
+        archiver.flush()
         while archiver.batches_written < 1:
             time.sleep(0.01)
         print(archiver.pid, flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class FakeArchiver:
     batches_submitted: int = 0
     batches_written: int = 0
     failure: BaseException | None = None
+    flushes: int = 0
 
     def submit_exchange(self, exchange: HttpExchange) -> None:
         self.exchanges.append(exchange)
@@ -37,11 +39,25 @@ class FakeArchiver:
         self.metadata.append(args)
         self.batches_submitted += 1
 
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+class SendsAtOnce:
+    """Stands in for the recorder's send at the end of the event loop's turn, where no loop runs."""
+
+    def __init__(self, send: Callable[[], None]) -> None:
+        self.send = send
+
+    def schedule(self) -> None:
+        self.send()
+
 
 def recorder_with(archiver: FakeArchiver) -> WarcRecorder:
     recorder = archive_crawler(ARCHIVE_ENABLED=True).get_extension(WarcRecorder)
     assert recorder is not None
     recorder.archiver = archiver  # type: ignore[assignment]
+    recorder._flush = SendsAtOnce(recorder._send)  # type: ignore[assignment]
     return recorder
 
 
@@ -110,6 +126,7 @@ def test_a_listing_refers_to_the_response_record_of_its_own_response() -> None:
     ((_, refers_to, payload, _),) = archiver.metadata
     assert refers_to == exchange.response_record_id
     assert payload["newsarchive"] == "listing/1"
+    assert archiver.flushes == 2  # each submission sent
 
 
 def test_written_says_when_what_was_submitted_is_on_disk() -> None:

@@ -6,12 +6,15 @@ import re
 from pathlib import Path
 
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.utils.test import get_crawler
 
 import crawler
 import crawler.settings
 from crawler.addon import NewsArchive
 from crawler.settings import newsarchive_defaults
+from crawler.spiders.news import NewsSpider
+from crawler.spiders.recheck import RecheckSpider
 from tests.crawler import archive_crawler
 
 OURS = ("ARCHIVE_", "DISTRIBUTED_", "RETRY_AFTER_", "EXTRACTION_", "SECTION_", "STATS_FILE", "REDIS_URL")
@@ -40,3 +43,17 @@ def test_components_read_newsarchive_settings_without_a_default_of_their_own() -
             if name.startswith(OURS):
                 assert name in newsarchive_defaults, f"{path}: {name} is not in the table"
                 assert not default, f"{path}: {name} is read with a default of its own"
+
+
+def test_no_callback_is_a_generator_returning_a_value() -> None:
+    # What WARN_ON_GENERATOR_RETURN_VALUE (off in settings.py: it parses a callback's source per response)
+    # would have warned about: a value returned from a generator callback is lost.
+    assert crawler.settings.WARN_ON_GENERATOR_RETURN_VALUE is False
+    callbacks = [
+        getattr(spider, name)
+        for spider in (NewsSpider, RecheckSpider)
+        for name in dir(spider)
+        if name.startswith(("parse", "fetch_failed", "homepage_failed"))
+    ]
+    assert len(callbacks) >= 10
+    assert [c.__name__ for c in callbacks if is_generator_with_return_value(c)] == []
