@@ -91,7 +91,7 @@ SNIPPET_WORDS = 24
 #: sequential scan of the index table: its rows are short, so the planner prices reading them all as cheap, but
 #: testing a row's document means fetching it out of line and decompressing it (110 ms for 10,000 versions, where
 #: the GIN index answers in 2).
-_PG_SETTINGS = {"work_mem": "'64MB'", "jit": "off", "enable_seqscan": "off"}
+_PG_SETTINGS = {"work_mem": "64MB", "jit": "off", "enable_seqscan": "off"}
 _FTS = table(SEARCH_TABLE, column("rowid"))
 #: A facts word no version has (outlet ids start at 1): the filter of an outlet name no outlet has.
 _NOTHING = "o0"
@@ -277,16 +277,16 @@ def _postgres(session: Session) -> bool:
 
 @contextmanager
 def _index_plan(session: Session) -> Iterator[None]:
-    """On PostgreSQL, :data:`_PG_SETTINGS` for the statement run inside, reset after it (a failed statement's
-    transaction discards them)."""
+    """On PostgreSQL, :data:`_PG_SETTINGS` for the statement run inside, as they were after it (a failed
+    statement's transaction discards them)."""
     if not _postgres(session):
         yield
         return
-    for name, value in _PG_SETTINGS.items():
-        session.execute(text(f"SET LOCAL {name} = {value}"))
+    # a statement each for all of them, not one per setting: a count takes a few milliseconds
+    before = session.execute(select(*(func.current_setting(name) for name in _PG_SETTINGS))).one()
+    session.execute(select(*(func.set_config(name, value, True) for name, value in _PG_SETTINGS.items())))
     yield
-    for name in _PG_SETTINGS:
-        session.execute(text(f"RESET {name}"))
+    session.execute(select(*(func.set_config(n, v, True) for n, v in zip(_PG_SETTINGS, before, strict=True))))
 
 
 def _matches(expression: str) -> ColumnElement[bool]:
