@@ -345,9 +345,12 @@ class Ingester:
         redirect_url = self._parsed(record.redirect_url, record, "redirect target (Location)")
         revisit = record.rec_type == "revisit"
         fetched_at = _naive_utc(record.date)
+        # the capture holding a revisit's body, found before the revisit is inserted, to be inserted with it
+        original_id = self._original_of(record, url_id, fetched_at) if revisit else None
         capture_id = self._run(
             _INSERT_CAPTURE,
             url_id=url_id,
+            original_id=original_id,
             fetched_at=fetched_at,
             status=record.status,
             content_type=record.content_type,
@@ -370,9 +373,8 @@ class Ingester:
         if redirect_url:
             make_alias(self._db_connection, url_id, self._url(redirect_url))
             self._refresh_listed_dates_near(url_id)
-        original_id = None
         if revisit:
-            original_id = self._revisit(record, capture_id, url_id, fetched_at)
+            self._revisit(record, capture_id, original_id, fetched_at)
         elif self._awaited and record.record_id in self._awaited:
             self._run(_ADOPT_REVISITS, original=capture_id, referred=record.record_id)
         # a redirect from another address (a feed's click-through link) is the way to the article, not a check
@@ -392,20 +394,17 @@ class Ingester:
             if fetched_at > checked.first_seen_at:  # the rule of ScheduleKeeper.caught_up, which counts the rest
                 self._schedule.counted(checked.outlet_id, fetched_at)
 
-    def _revisit(self, record: ArchivedRecord, capture_id: int, url_id: int, fetched_at: datetime) -> int | None:
-        """Link a revisit to the capture holding its body, and show that capture's version; that capture's id
-        (None while it is not indexed)."""
+    def _revisit(self, record: ArchivedRecord, capture_id: int, original_id: int | None, fetched_at: datetime) -> None:
+        """A revisit inserted with the capture holding its body (``original_id``): show that capture's version.
+        One whose original is not indexed yet waits for it (:data:`_ADOPT_REVISITS`)."""
         self.counts.revisits += 1
-        original_id = self._original_of(record, url_id, fetched_at)
         if original_id is None:
             if record.refers_to and self._awaited is not None:
                 self._awaited.add(record.refers_to)
-            return None
-        self._run(_SET_ORIGINAL, id_=capture_id, original_id=original_id)
+            return
         version_id = self._run(_VERSION_OF_CAPTURE, capture_id=original_id).scalar()
         if version_id is not None:
             self._observe(version_id, capture_id, fetched_at, None, None)
-        return original_id
 
     def _original_of(self, record: ArchivedRecord, url_id: int, fetched_at: datetime) -> int | None:
         """The capture holding a revisit's body: by WARC-Refers-To, else by the referred URI and
@@ -679,7 +678,6 @@ _CAPTURE_BY_DIGEST = (
     .limit(1)
 )
 _INSERT_CAPTURE = insert(_captures).returning(_captures.c.id)
-_SET_ORIGINAL = update(_captures).where(_captures.c.id == bindparam("id_"))
 _AWAITED_RECORDS = select(_captures.c.refers_to_record_id).where(
     _captures.c.is_revisit.is_(True), _captures.c.original_id.is_(None), _captures.c.refers_to_record_id.is_not(None)
 )
