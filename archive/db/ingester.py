@@ -122,6 +122,14 @@ UNAVAILABLE = (OperationalError, InterfaceError)
 DEFAULT_BATCH = 500
 
 
+@dataclass(frozen=True)
+class _Original:
+    """The capture holding a revisit's body, and the version it shows (None: not extracted, or not yet)."""
+
+    id: int
+    version_id: int | None
+
+
 @dataclass
 class IngestCounts:
     captures: int = 0
@@ -335,9 +343,6 @@ class Ingester:
     # -- captures -----------------------------------------------------------------
 
     def _capture(self, record: ArchivedRecord) -> None:
-        if self._run(_CAPTURE_ID, record_id=record.record_id).scalar() is not None:
-            self.counts.skipped += 1
-            return
         target = self._parsed(record.target_uri, record, "capture (target URI)")
         if target is None:
             return
@@ -346,9 +351,11 @@ class Ingester:
         revisit = record.rec_type == "revisit"
         fetched_at = _naive_utc(record.date)
         # the capture holding a revisit's body, found before the revisit is inserted, to be inserted with it
-        original_id = self._original_of(record, url_id, fetched_at) if revisit else None
+        original = self._original_of(record, url_id, fetched_at) if revisit else None
+        original_id = original.id if original is not None else None
+        # None if the record is indexed already (its id is the captures' unique key): indexing twice is harmless
         capture_id = self._run(
-            _INSERT_CAPTURE,
+            _INSERT_CAPTURE[self._db_connection.dialect.name],
             url_id=url_id,
             original_id=original_id,
             fetched_at=fetched_at,
@@ -366,7 +373,10 @@ class Ingester:
             etag=record.etag,
             last_modified=record.last_modified,
             **_pointer(record),
-        ).scalar_one()
+        ).scalar()
+        if capture_id is None:
+            self.counts.skipped += 1
+            return
         self.counts.captures += 1
         # looked up before a redirect makes the URL an alias of its target: a moved article's own address
         checked = self._run(_ARTICLE_LED_TO, url_id=url_id).first()
@@ -374,7 +384,7 @@ class Ingester:
             make_alias(self._db_connection, url_id, self._url(redirect_url))
             self._refresh_listed_dates_near(url_id)
         if revisit:
-            self._revisit(record, capture_id, original_id, fetched_at)
+            self._revisit(record, capture_id, original, fetched_at)
         elif self._awaited and record.record_id in self._awaited:
             self._run(_ADOPT_REVISITS, original=capture_id, referred=record.record_id)
         # a redirect from another address (a feed's click-through link) is the way to the article, not a check
@@ -394,36 +404,36 @@ class Ingester:
             if fetched_at > checked.first_seen_at:  # the rule of ScheduleKeeper.caught_up, which counts the rest
                 self._schedule.counted(checked.outlet_id, fetched_at)
 
-    def _revisit(self, record: ArchivedRecord, capture_id: int, original_id: int | None, fetched_at: datetime) -> None:
-        """A revisit inserted with the capture holding its body (``original_id``): show that capture's version.
+    def _revisit(
+        self, record: ArchivedRecord, capture_id: int, original: _Original | None, fetched_at: datetime
+    ) -> None:
+        """A revisit inserted with the capture holding its body (``original``): show that capture's version.
         One whose original is not indexed yet waits for it (:data:`_ADOPT_REVISITS`)."""
         self.counts.revisits += 1
-        if original_id is None:
+        if original is None:
             if record.refers_to and self._awaited is not None:
                 self._awaited.add(record.refers_to)
             return
-        version_id = self._run(_VERSION_OF_CAPTURE, capture_id=original_id).scalar()
-        if version_id is not None:
-            self._observe(version_id, capture_id, fetched_at, None, None)
+        if original.version_id is not None:
+            self._observe(original.version_id, capture_id, fetched_at, None, None)
 
-    def _original_of(self, record: ArchivedRecord, url_id: int, fetched_at: datetime) -> int | None:
-        """The capture holding a revisit's body: by WARC-Refers-To, else by the referred URI and
-        date, else the latest earlier capture of the same payload (at the same URL if any)."""
+    def _original_of(self, record: ArchivedRecord, url_id: int, fetched_at: datetime) -> _Original | None:
+        """The capture holding a revisit's body, with the version it shows: by WARC-Refers-To, else by
+        the referred URI and date, else the latest earlier capture of the same payload (at the same URL if any)."""
         found = None
         if record.refers_to:
-            found = self._run(_CAPTURE_BY_RECORD, record_id=record.refers_to).first()
+            found = self._run(_ORIGINAL_BY_RECORD, record_id=record.refers_to).first()
         if found is None and record.refers_to_target_uri and record.refers_to_date:
             found = self._run(
-                _CAPTURE_BY_URI_AND_DATE, url=record.refers_to_target_uri, fetched_at=_naive_utc(record.refers_to_date)
+                _ORIGINAL_BY_URI_AND_DATE, url=record.refers_to_target_uri, fetched_at=_naive_utc(record.refers_to_date)
             ).first()
         if found is None and record.payload_digest and not record.refers_to:
             found = self._run(
-                _CAPTURE_BY_DIGEST, digest=record.payload_digest, url_id=url_id, fetched_at=fetched_at
+                _ORIGINAL_BY_DIGEST, digest=record.payload_digest, url_id=url_id, fetched_at=fetched_at
             ).first()
         if found is None:
             return None
-        # a revisit of a revisit: the body is in the first one's original
-        return int(found.original_id if found.original_id is not None else found.id)
+        return _Original(int(found.body_id), found.version_id)
 
     # -- articles and versions ----------------------------------------------------
 
@@ -656,20 +666,28 @@ _INSERT_URL = {
     name: dialect.insert(_urls).on_conflict_do_nothing(index_elements=[_urls.c.url]).returning(_urls.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_CAPTURE_ID = select(_captures.c.id).where(_captures.c.record_id == bindparam("record_id"))
 _CAPTURE_BY_RECORD = select(_captures.c.id, _captures.c.original_id, _captures.c.fetched_at).where(
     _captures.c.record_id == bindparam("record_id")
 )
-_CAPTURE_BY_URI_AND_DATE = (
-    select(_captures.c.id, _captures.c.original_id)
-    .join(_urls, _urls.c.id == _captures.c.url_id)
+# A revisit's original, found by the three statements below: the capture holding the body (a revisit of a
+# revisit: the first one's original) and the version that body shows, in one statement.
+_body_id = func.coalesce(_captures.c.original_id, _captures.c.id)
+_ORIGINAL = select(
+    _body_id.label("body_id"),
+    select(_observations.c.version_id)
+    .where(_observations.c.capture_id == _body_id)
+    .scalar_subquery()
+    .label("version_id"),
+)
+_ORIGINAL_BY_RECORD = _ORIGINAL.where(_captures.c.record_id == bindparam("record_id"))
+_ORIGINAL_BY_URI_AND_DATE = (
+    _ORIGINAL.join(_urls, _urls.c.id == _captures.c.url_id)
     .where(_urls.c.url == bindparam("url"), _captures.c.fetched_at == bindparam("fetched_at"))
     .order_by(_captures.c.id)
     .limit(1)
 )
-_CAPTURE_BY_DIGEST = (
-    select(_captures.c.id, _captures.c.original_id)
-    .where(
+_ORIGINAL_BY_DIGEST = (
+    _ORIGINAL.where(
         _captures.c.payload_digest == bindparam("digest"),
         _captures.c.is_revisit.is_(False),
         _captures.c.fetched_at <= bindparam("fetched_at"),
@@ -677,7 +695,12 @@ _CAPTURE_BY_DIGEST = (
     .order_by((_captures.c.url_id == bindparam("url_id")).desc(), _captures.c.fetched_at.desc(), _captures.c.id.desc())
     .limit(1)
 )
-_INSERT_CAPTURE = insert(_captures).returning(_captures.c.id)
+_INSERT_CAPTURE = {
+    name: dialect.insert(_captures)
+    .on_conflict_do_nothing(index_elements=[_captures.c.record_id])
+    .returning(_captures.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 _AWAITED_RECORDS = select(_captures.c.refers_to_record_id).where(
     _captures.c.is_revisit.is_(True), _captures.c.original_id.is_(None), _captures.c.refers_to_record_id.is_not(None)
 )
@@ -711,7 +734,6 @@ _VERSION_BY_HASH = select(_versions.c.id).where(
 )
 _INSERT_VERSION = insert(_versions).returning(_versions.c.id)
 _ARTICLE_OF_VERSION = select(_versions.c.article_id).where(_versions.c.id == bindparam("version_id"))
-_VERSION_OF_CAPTURE = select(_observations.c.version_id).where(_observations.c.capture_id == bindparam("capture_id"))
 _OBSERVATION_OF_CAPTURE = select(_observations.c.id, _observations.c.version_id, _observations.c.record_id).where(
     _observations.c.capture_id == bindparam("capture_id")
 )
