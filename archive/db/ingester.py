@@ -390,17 +390,17 @@ class Ingester:
         # a redirect from another address (a feed's click-through link) is the way to the article, not a check
         if checked is not None and not (redirect_url and url_id != checked.url_id):
             known = CaptureFacts(
-                capture_id,
-                fetched_at,
-                record.status,
-                record.etag,
-                record.last_modified,
-                original_id,
-                record.record_id,
-                record.payload_digest,
-                target,
+                id=capture_id,
+                fetched_at=fetched_at,
+                status=record.status,
+                etag=record.etag,
+                last_modified=record.last_modified,
+                original_id=original_id,
+                record_id=record.record_id,
+                payload_digest=record.payload_digest,
+                url=target,
             )
-            self._schedule.checked(checked.id, capture_id, known)
+            self._schedule.checked(checked.id, known)
             if fetched_at > checked.first_seen_at:  # the rule of ScheduleKeeper.caught_up, which counts the rest
                 self._schedule.counted(checked.outlet_id, fetched_at)
 
@@ -490,7 +490,7 @@ class Ingester:
         self._touched_articles.add(article_id)
         before = article.first_seen_at if article is not None else None
         if not self._schedule.caught_up(article_id, before, joined):
-            self._schedule.checked(article_id, capture.id)
+            self._schedule.checked(article_id, CaptureFacts.of(capture))
 
     def _observe(
         self,
@@ -717,6 +717,13 @@ _CAPTURE_FOR_ARTICLE = (
         _urls.c.url,
         _urls.c.outlet_id,
         _urls.c.canonical_id,
+        # and the rest of its CaptureFacts, for the check of the article it makes
+        _captures.c.status,
+        _captures.c.etag,
+        _captures.c.last_modified,
+        _captures.c.original_id,
+        _captures.c.record_id,
+        _captures.c.payload_digest,
     )
     .join(_urls, _urls.c.id == _captures.c.url_id)
     .where(_captures.c.record_id == bindparam("record_id"))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -92,6 +92,11 @@ class CaptureFacts:
     payload_digest: str | None
     url: str
 
+    @classmethod
+    def of(cls, row: Any) -> CaptureFacts:
+        """The facts from a row that has (at least) these columns."""
+        return cls(**{field.name: getattr(row, field.name) for field in fields(cls)})
+
 
 class ScheduleKeeper:
     """Keeps the schedule rows current as the ingester indexes captures (in its transaction).
@@ -128,10 +133,9 @@ class ScheduleKeeper:
         """Outlets were described again (a warcinfo record): read their policies anew."""
         self._policies = None
 
-    def checked(self, article_id: int, capture_id: int, known: CaptureFacts | None = None) -> None:
+    def checked(self, article_id: int, capture: CaptureFacts) -> None:
         """The capture is a check of the article: update its state, validators, body and next check.
-        ``known``: the capture's facts, when the caller has them (the ingester has just inserted it)."""
-        capture = known or self._run(_CAPTURE_FACTS, capture_id=capture_id).one()
+        The ingester has the capture's facts at hand (it has just inserted or read it), so they are not read here."""
         article = self._run(_ARTICLE_FACTS, article_id=article_id).one()
         row = article if article.state is not None else None  # the article's schedule row, if it has one
         if row is not None and (capture.fetched_at, capture.id) < (row.last_checked_at, row.last_capture_id):
