@@ -89,7 +89,7 @@ from archive.db.models import (
     Url,
 )
 from archive.db.reextractions import ReextractionKeeper
-from archive.db.schedule import CaptureFacts, ScheduleKeeper
+from archive.db.schedule import CAPTURE_FACT_COLUMNS, CaptureFacts, ScheduleKeeper
 from archive.extract import not_after
 from archive.format import (
     ArticleRecord,
@@ -710,21 +710,8 @@ _ADOPT_REVISITS = (
     .values(original_id=bindparam("original"))
 )
 _CAPTURE_FOR_ARTICLE = (
-    select(
-        _captures.c.id,
-        _captures.c.url_id,
-        _captures.c.fetched_at,
-        _urls.c.url,
-        _urls.c.outlet_id,
-        _urls.c.canonical_id,
-        # and the rest of its CaptureFacts, for the check of the article it makes
-        _captures.c.status,
-        _captures.c.etag,
-        _captures.c.last_modified,
-        _captures.c.original_id,
-        _captures.c.record_id,
-        _captures.c.payload_digest,
-    )
+    # its CaptureFacts, for the check of the article it makes, and where it leads
+    select(*CAPTURE_FACT_COLUMNS, _captures.c.url_id, _urls.c.outlet_id, _urls.c.canonical_id)
     .join(_urls, _urls.c.id == _captures.c.url_id)
     .where(_captures.c.record_id == bindparam("record_id"))
 )

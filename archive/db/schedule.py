@@ -80,7 +80,7 @@ class DueCheck:
 
 @dataclass(frozen=True)
 class CaptureFacts:
-    """A capture's columns that a check of its article reads (:data:`_CAPTURE_FACTS`)."""
+    """A capture's columns that a check of its article reads (:data:`CAPTURE_FACT_COLUMNS`)."""
 
     id: int
     fetched_at: datetime
@@ -316,18 +316,20 @@ _versions = ArticleVersion.__table__
 _urls = Url.__table__
 _outlets = Outlet.__table__
 
+#: A capture's :class:`CaptureFacts`, as columns of the captures joined to their URLs.
+CAPTURE_FACT_COLUMNS = (
+    _captures.c.id,
+    _captures.c.fetched_at,
+    _captures.c.status,
+    _captures.c.etag,
+    _captures.c.last_modified,
+    _captures.c.original_id,
+    _captures.c.record_id,
+    _captures.c.payload_digest,
+    _urls.c.url,
+)
 _CAPTURE_FACTS = (
-    select(
-        _captures.c.id,
-        _captures.c.fetched_at,
-        _captures.c.status,
-        _captures.c.etag,
-        _captures.c.last_modified,
-        _captures.c.original_id,
-        _captures.c.record_id,
-        _captures.c.payload_digest,
-        _urls.c.url,
-    )
+    select(*CAPTURE_FACT_COLUMNS)
     .join_from(_captures, _urls, _urls.c.id == _captures.c.url_id)
     .where(_captures.c.id == bindparam("capture_id"))
 )
