@@ -319,7 +319,7 @@ class Ingester:
             if found is None:
                 parts = split_url(url)
                 # another process may be adding the same URL (a distributed crawl): wait for it, then use its row
-                insert_url = _INSERT_URL[self._db.dialect.name]  # type: ignore[union-attr]
+                insert_url = _INSERT_URL[self._db_connection.dialect.name]
                 outlet_id = self._outlet_id_for(parts.host, parts.path)
                 found = self._run(insert_url, url=url, host=parts.host, outlet_id=outlet_id).scalar()
                 if found is None:
@@ -666,7 +666,7 @@ _INSERT_URL = {
     name: dialect.insert(_urls).on_conflict_do_nothing(index_elements=[_urls.c.url]).returning(_urls.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_CAPTURE_BY_RECORD = select(_captures.c.id, _captures.c.original_id, _captures.c.fetched_at).where(
+_CAPTURE_BY_RECORD = select(_captures.c.id, _captures.c.fetched_at).where(
     _captures.c.record_id == bindparam("record_id")
 )
 # A revisit's original, found by the three statements below: the capture holding the body (a revisit of a

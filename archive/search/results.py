@@ -277,8 +277,8 @@ def _postgres(session: Session) -> bool:
 
 @contextmanager
 def _index_plan(session: Session) -> Iterator[None]:
-    """On PostgreSQL, :data:`_PG_SETTINGS` for the statement run inside, as they were after it (a failed
-    statement's transaction discards them)."""
+    """On PostgreSQL, :data:`_PG_SETTINGS` for the statement run inside, and the caller's own values back after
+    it (a failed statement's transaction discards them anyway)."""
     if not _postgres(session):
         yield
         return
