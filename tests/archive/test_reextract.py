@@ -4,6 +4,7 @@ extractor version made, read again from their WARC records by the current extrac
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from archive.warc.files import closed_warcs
 from tests.archive.db.test_session import models_context
 from tests.archive.dbdump import PROVENANCE_COLUMNS, REEXTRACTION_TABLES, dump
 from tests.archive.recording import T0, Recording, at
+from tests.conftest import REPO
 from tests.fixtureweb.data import load_seeds
 from tests.fixtureweb.test_server import site_file
 
@@ -247,9 +249,31 @@ def test_an_interrupted_run_keeps_what_it_did_and_the_next_goes_on(archive: Arch
     assert len({row[2] for row in rows}) == 2  # by two runs
 
 
-def test_a_page_that_cannot_be_extracted_is_counted_and_the_run_goes_on(archive: Archive) -> None:
+#: Loaded by the worker processes (spawned: they read ``PYTHONPATH``): every page takes half a second to extract.
+_SLOW_WORKERS = """
+import time
+from archive import reextract as _reextract
+
+_extract = _reextract.extract_capture
+def extract_capture(*args):
+    time.sleep(0.5)
+    return _extract(*args)
+_reextract.extract_capture = extract_capture
+"""
+
+
+def test_a_page_that_cannot_be_extracted_is_counted_and_the_run_goes_on(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     selection = Selection(outlet=SEEDS[0].outlet, since=at(0.5).replace(tzinfo=None))
-    failed = reextract(archive.paths, selection, workers=1, timeout=1e-6)
+    # pebble looks for tasks past their time every 0.1 s, so a page extracted faster than that would escape
+    # a timeout however short: the workers are made slow instead (the parent's own code is untouched)
+    slow = tmp_path / "slow-workers"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(_SLOW_WORKERS)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(slow), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    failed = reextract(archive.paths, selection, workers=1, timeout=0.1)
+    monkeypatch.undo()
     # the second capture of the first story and the empty page, each stopped by its time limit
     assert (failed.counts.selected, failed.counts.errors, failed.counts.reextracted) == (2, 2, 0)
     assert len(failed.errors) == 2 and "took too long" in failed.errors[0]
