@@ -92,6 +92,13 @@ SNIPPET_WORDS = 24
 #: testing a row's document means fetching it out of line and decompressing it (110 ms for 10,000 versions, where
 #: the GIN index answers in 2).
 _PG_SETTINGS = {"work_mem": "64MB", "jit": "off", "enable_seqscan": "off"}
+_PG_SETTINGS_SWAP = text(
+    "WITH before AS MATERIALIZED (SELECT "
+    + ", ".join(f"current_setting('{name}') AS {name}" for name in _PG_SETTINGS)
+    + ") SELECT before.*, "
+    + ", ".join(f"set_config('{name}', '{value}', true)" for name, value in _PG_SETTINGS.items())
+    + " FROM before"
+)
 _FTS = table(SEARCH_TABLE, column("rowid"))
 #: A facts word no version has (outlet ids start at 1): the filter of an outlet name no outlet has.
 _NOTHING = "o0"
@@ -282,9 +289,9 @@ def _index_plan(session: Session) -> Iterator[None]:
     if not _postgres(session):
         yield
         return
-    # a statement each for all of them, not one per setting: a count takes a few milliseconds
-    before = session.execute(select(*(func.current_setting(name) for name in _PG_SETTINGS))).one()
-    session.execute(select(*(func.set_config(name, value, True) for name, value in _PG_SETTINGS.items())))
+    # one statement reads the caller's values and sets these, one puts them back: a count takes a few
+    # milliseconds; the settings read are materialized, so they are read before any is set
+    before = session.execute(_PG_SETTINGS_SWAP).one()[: len(_PG_SETTINGS)]
     yield
     session.execute(select(*(func.set_config(n, v, True) for n, v in zip(_PG_SETTINGS, before, strict=True))))
 
@@ -381,11 +388,11 @@ def _pg_conditions(session: Session, query: Query, all_versions: bool) -> list[C
     facts_query = _pg_facts(session, query)
     conditions: list[ColumnElement[bool]] = []
     if query.text is not None:
-        configs = _configs(session)
-        by_config = _pg_matches(session, query, configs, facts_query)
-        if configs and not by_config:
+        readings = _readings(session, query)
+        by_config = _pg_matches(query, readings, facts_query)
+        if readings and not by_config:
             raise QueryError(f"the query holds only words too common to search for (stop words): {query.source}")
-        if len(configs) == len(by_config) == 1:  # one language in the whole index: no condition on it to weigh
+        if len(readings) == len(by_config) == 1:  # one language in the whole index: no condition on it to weigh
             conditions.extend(by_config.values())
         else:
             conditions.append(or_(false(), *(and_(documents.config == c, m) for c, m in by_config.items())))
@@ -404,9 +411,7 @@ def _pg_facts(session: Session, query: Query) -> str | None:
     return " & ".join(parts) or None
 
 
-def _pg_matches(
-    session: Session, query: Query, configs: list[str], facts_query: str | None
-) -> dict[str, ColumnElement[bool]]:
+def _pg_matches(query: Query, readings: dict[str, _Reading], facts_query: str | None) -> dict[str, ColumnElement[bool]]:
     """The condition on the documents of each configuration in which the words leave something to look for,
     the filters' ``facts_query`` ANDed to it.
 
@@ -416,58 +421,65 @@ def _pg_matches(
     answers apart, so the first never reads a document. Any other is ``to_tsquery`` 's (which drops stop words,
     inside phrases too)."""
     documents = search_documents.c.document
-    lexemes = _lexemes(session, query, configs)
     matches: dict[str, ColumnElement[bool]] = {}
-    for config in configs:
+    for config, reading in readings.items():
         paired = None
-        if len(lexemes[config]) == len(query.tokens()):
-            paired = query.paired_tsqueries(lexemes[config], UNPAIRED)
+        if len(reading.lexemes) == len(query.tokens()):
+            paired = query.paired_tsqueries(reading.lexemes, UNPAIRED)
         if paired is not None:
             tsqueries = [f"({q}) & {facts_query}" if facts_query else q for q in paired]
             matches[config] = or_(*(documents.op("@@")(cast(literal(q), TSQUERY)) for q in tsqueries))
-            continue
-        normalized = func.to_tsquery(cast(config, REGCONFIG), query.tsquery())
-        if session.scalar(select(func.numnode(normalized))):
+        elif reading.nodes:
+            normalized = func.to_tsquery(cast(config, REGCONFIG), query.tsquery())
             if facts_query:
                 normalized = normalized.op("&&")(cast(literal(facts_query), TSQUERY))
             matches[config] = documents.op("@@")(normalized)
     return matches
 
 
-def _lexemes(session: Session, query: Query, configs: list[str]) -> dict[str, dict[str, str]]:
-    """Per configuration, the tokens of the query that are one lexeme there (a stop word is none)."""
+@dataclass(frozen=True)
+class _Reading:
+    """How one text search configuration reads a query's words."""
+
+    #: The tokens that are one lexeme there, with it (a stop word is none).
+    lexemes: dict[str, str]
+    #: The nodes of ``to_tsquery`` 's reading of the whole query: none when only stop words are left.
+    nodes: int
+
+
+def _readings(session: Session, query: Query) -> dict[str, _Reading]:
+    """How each text search configuration the index uses reads the query's words, in one statement (a count
+    takes a few milliseconds, a round trip a fraction of one): the configurations by a skip scan of the index
+    on them (a few lookups), each token's lexemes, and ``to_tsquery`` 's reading of the whole query."""
     found: dict[tuple[str, str], list[tuple[str, list[int]]]] = {}
+    nodes: dict[str, int] = {}
     rows = session.execute(
         text(
-            "SELECT c.config, t.token, u.lexeme, u.positions FROM unnest(CAST(:configs AS text[])) c(config) "
-            "CROSS JOIN unnest(CAST(:tokens AS text[])) t(token) "
-            "CROSS JOIN LATERAL unnest(to_tsvector(CAST(c.config AS regconfig), t.token)) u"
+            f"WITH RECURSIVE c(config) AS (SELECT min(config) FROM {SEARCH_TABLE} UNION ALL "
+            f"SELECT (SELECT min(config) FROM {SEARCH_TABLE} WHERE config > c.config) FROM c "
+            "WHERE c.config IS NOT NULL) "
+            "SELECT c.config, numnode(to_tsquery(CAST(c.config AS regconfig), :tsquery)), t.token, u.lexeme, "
+            "u.positions FROM c LEFT JOIN LATERAL unnest(CAST(:tokens AS text[])) t(token) ON true "
+            "LEFT JOIN LATERAL unnest(to_tsvector(CAST(c.config AS regconfig), t.token)) u ON true "
+            "WHERE c.config IS NOT NULL"
         ),
-        {"configs": configs, "tokens": sorted(query.tokens())},
+        {"tsquery": query.tsquery(), "tokens": sorted(query.tokens())},
     )
-    for config, token, lexeme, positions in rows:
-        found.setdefault((config, token), []).append((lexeme, list(positions)))
+    for config, count, token, lexeme, positions in rows:
+        nodes[config] = count
+        if lexeme is not None:
+            found.setdefault((config, token), []).append((lexeme, list(positions)))
     return {
-        config: {
-            token: entries[0][0]
-            for token in query.tokens()
-            if len(entries := found.get((config, token), [])) == 1 and entries[0][1] == [1]
-        }
-        for config in configs
-    }
-
-
-def _configs(session: Session) -> list[str]:
-    """The text search configurations the index uses (a skip scan of its index on them: a few lookups)."""
-    return list(
-        session.scalars(
-            text(
-                f"WITH RECURSIVE c(config) AS (SELECT min(config) FROM {SEARCH_TABLE} UNION ALL "
-                f"SELECT (SELECT min(config) FROM {SEARCH_TABLE} WHERE config > c.config) FROM c "
-                "WHERE c.config IS NOT NULL) SELECT config FROM c WHERE config IS NOT NULL"
-            )
+        config: _Reading(
+            {
+                token: entries[0][0]
+                for token in query.tokens()
+                if len(entries := found.get((config, token), [])) == 1 and entries[0][1] == [1]
+            },
+            count,
         )
-    )
+        for config, count in sorted(nodes.items())
+    }
 
 
 def _with_snippets(session: Session, query: Query, rows: list[Any], marks: tuple[str, str]) -> Iterator[Match]:

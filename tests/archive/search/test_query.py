@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from archive.db import ArticleVersion
 from archive.search.index import reindex_all
@@ -185,3 +185,16 @@ def test_user_text_never_reaches_the_sql(archive: IndexedArchive) -> None:
             assert count_matches(session, parsed) <= 6
     with archive.sessions() as session:
         assert count_matches(session, parse_query("hanoi")) == 6
+
+
+@pytest.mark.parametrize("new_database_url", ["postgresql"], indirect=True)  # SQLite has no planner settings
+def test_a_count_leaves_the_callers_planner_settings_as_they_were(archive: IndexedArchive) -> None:
+    """A count plans with settings of its own (no sequential scan, more memory); the caller's transaction goes
+    on with its own."""
+    with archive.sessions() as session:
+        session.execute(text("SET LOCAL work_mem = '5MB'"))
+        assert count_matches(session, parse_query("summit AND hanoi")) > 0
+        settings = session.execute(
+            text("SELECT current_setting('work_mem'), current_setting('enable_seqscan'), current_setting('jit')")
+        ).one()
+        assert tuple(settings) == ("5MB", "on", "on")
