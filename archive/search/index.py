@@ -128,14 +128,15 @@ def _facts_query(dialect: str, where: str) -> str:
     )
 
 
-#: The documents of the versions ``ids``, with their facts (``articles``: theirs, whose every version the facts read),
-#: in day order (see :func:`reindex_all`).
+#: The documents of the versions ``ids`` not indexed yet, with their facts (``articles``: theirs, whose every version
+#: the facts read), in day order (see :func:`reindex_all`). The table's key holds ``newest`` (its partition key), so
+#: a version already indexed is looked for by its id, in both partitions.
 _PG_INSERT = text(
     f"INSERT INTO {SEARCH_TABLE} (version_id, config, document, padding, {_FACT_COLUMNS}) "
     f"SELECT f.version_id, c.config, d.document, d.padding, f.{_FACT_COLUMNS.replace(', ', ', f.')} "
     f"FROM ({_facts_query('postgresql', 'v.article_id = ANY(:articles)')}) f "
     f"JOIN article_versions v ON v.id = f.version_id {_PG_LATERAL} WHERE v.id = ANY(:ids) "
-    "ORDER BY f.day, f.version_id ON CONFLICT (version_id) DO NOTHING"
+    f"AND NOT EXISTS (SELECT FROM {SEARCH_TABLE} s WHERE s.version_id = v.id) ORDER BY f.day, f.version_id"
 )
 
 

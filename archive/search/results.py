@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
     bindparam,
     cast,
@@ -54,6 +55,7 @@ from archive.search.schema import (
     day_tokens,
     facts,
     language_token,
+    newest_documents,
     search_documents,
     signatures,
 )
@@ -178,7 +180,8 @@ def count_matches(session: Session, query: Query, all_versions: bool = False, co
         matched = _matched(session, query, all_versions, collapse_reprints).subquery()
         statement = select(func.count()).select_from(matched)
     elif _postgres(session):
-        statement = select(func.count()).where(*_pg_conditions(session, query, all_versions))
+        documents = _pg_documents(all_versions)
+        statement = select(func.count()).select_from(documents).where(*_pg_conditions(session, query, documents))
     else:
         statement = select(func.count()).select_from(_FTS).where(_matches(_fts5_match(session, query, all_versions)))
     with _index_plan(session):
@@ -250,9 +253,10 @@ def _matched(session: Session, query: Query, all_versions: bool, collapse_reprin
     """The matching versions with their facts (``version_id``, ``article_id``, ``outlet_id``, ``day``), read from
     the index; with ``collapse_reprints``, only each reprint group's earliest."""
     if _postgres(session):
-        documents = search_documents.c
-        statement = select(documents.version_id, documents.article_id, documents.outlet_id, documents.day).where(
-            *_pg_conditions(session, query, all_versions)
+        documents = _pg_documents(all_versions)
+        found = documents.c
+        statement = select(found.version_id, found.article_id, found.outlet_id, found.day).where(
+            *_pg_conditions(session, query, documents)
         )
     else:
         found = facts.c
@@ -381,25 +385,27 @@ def _outlet_ids(session: Session, names: tuple[str, ...]) -> list[int]:
     return list(session.scalars(select(Outlet.id).where(func.lower(Outlet.name).in_(names)).order_by(Outlet.id)))
 
 
-def _pg_conditions(session: Session, query: Query, all_versions: bool) -> list[ColumnElement[bool]]:
-    """The WHERE conditions on PostgreSQL's index table: the words and the filters' facts in one match of its
-    GIN index (:mod:`archive.search.schema`), and ``newest``."""
-    documents = search_documents.c
+def _pg_documents(all_versions: bool) -> Table:
+    """PostgreSQL's index table, or its partition of the newest versions (:mod:`archive.search.schema`)."""
+    return search_documents if all_versions else newest_documents
+
+
+def _pg_conditions(session: Session, query: Query, documents: Table) -> list[ColumnElement[bool]]:
+    """The WHERE conditions on PostgreSQL's index table or partition ``documents``: the words and the filters'
+    facts in one match of its GIN index (:mod:`archive.search.schema`)."""
     facts_query = _pg_facts(session, query)
     conditions: list[ColumnElement[bool]] = []
     if query.text is not None:
         readings = _readings(session, query)
-        by_config = _pg_matches(query, readings, facts_query)
+        by_config = _pg_matches(query, readings, facts_query, documents.c.document)
         if readings and not by_config:
             raise QueryError(f"the query holds only words too common to search for (stop words): {query.source}")
         if len(readings) == len(by_config) == 1:  # one language in the whole index: no condition on it to weigh
             conditions.extend(by_config.values())
         else:
-            conditions.append(or_(false(), *(and_(documents.config == c, m) for c, m in by_config.items())))
+            conditions.append(or_(false(), *(and_(documents.c.config == c, m) for c, m in by_config.items())))
     elif facts_query is not None:
-        conditions.append(documents.document.op("@@")(cast(literal(facts_query), TSQUERY)))
-    if not all_versions:
-        conditions.append(documents.newest)
+        conditions.append(documents.c.document.op("@@")(cast(literal(facts_query), TSQUERY)))
     return conditions
 
 
@@ -411,7 +417,9 @@ def _pg_facts(session: Session, query: Query) -> str | None:
     return " & ".join(parts) or None
 
 
-def _pg_matches(query: Query, readings: dict[str, _Reading], facts_query: str | None) -> dict[str, ColumnElement[bool]]:
+def _pg_matches(
+    query: Query, readings: dict[str, _Reading], facts_query: str | None, documents: ColumnElement[Any]
+) -> dict[str, ColumnElement[bool]]:
     """The condition on the documents of each configuration in which the words leave something to look for,
     the filters' ``facts_query`` ANDed to it.
 
@@ -420,7 +428,6 @@ def _pg_matches(query: Query, readings: dict[str, _Reading], facts_query: str | 
     the few too long to (those with :data:`~archive.search.schema.UNPAIRED`): two conditions the GIN index
     answers apart, so the first never reads a document. Any other is ``to_tsquery`` 's (which drops stop words,
     inside phrases too)."""
-    documents = search_documents.c.document
     matches: dict[str, ColumnElement[bool]] = {}
     for config, reading in readings.items():
         paired = None

@@ -25,6 +25,8 @@ from archive.search.query import parse_query
 from archive.search.results import count_by, count_matches, search
 from archive.search.schema import (
     FACTS_TABLE,
+    NEWEST_PARTITION,
+    OLDER_PARTITION,
     SEARCH_TABLE,
     UNPAIRED,
     fact_tokens,
@@ -212,20 +214,25 @@ def test_postgresql_documents_live_out_of_line(archive: IndexedArchive) -> None:
         if session.get_bind().dialect.name != "postgresql":
             return
         reindex_all(session.connection())  # every row written afresh: one TOAST value each, none left over
-        toast = session.scalar(
-            text(f"SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = '{SEARCH_TABLE}'::regclass")
-        )
-        out_of_line = session.scalar(text(f"SELECT COUNT(DISTINCT chunk_id) FROM {toast}"))
+        out_of_line = 0
+        for partition in (NEWEST_PARTITION, OLDER_PARTITION):
+            toast = session.scalar(
+                text(f"SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = '{partition}'::regclass")
+            )
+            out_of_line += session.scalar(text(f"SELECT COUNT(DISTINCT chunk_id) FROM {toast}"))
+            days = session.scalars(text(f"SELECT day FROM {partition} ORDER BY ctid")).all()
+            assert days == sorted(days)
+            assert len(set(days)) > 1 or partition == OLDER_PARTITION  # (the fixture's older versions: one day)
         shortest = session.scalar(text("SELECT min(octet_length(text)) FROM article_versions"))
         assert out_of_line == session.scalar(text(f"SELECT COUNT(*) FROM {SEARCH_TABLE}")) == 7
         assert shortest < 2000  # the fixture has articles whose words alone would have stayed in the row
-        days = session.scalars(text(f"SELECT day FROM {SEARCH_TABLE} ORDER BY ctid")).all()
-        assert days == sorted(days)
-        assert len(set(days)) > 1
-        options = session.scalar(
-            text("SELECT reloptions FROM pg_class WHERE oid = 'ix_article_search_document'::regclass")
-        )
-        assert options == ["gin_pending_list_limit=256"]
+        options = session.scalars(
+            text(
+                "SELECT c.reloptions FROM pg_class c WHERE c.oid = 'ix_article_search_document'::regclass OR c.oid IN "
+                "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ix_article_search_document'::regclass)"
+            )
+        ).all()
+        assert options == [["gin_pending_list_limit=256"]] * 3  # the partitioned index and each partition's
 
 
 def _check_integrity(archive: IndexedArchive) -> None:
@@ -242,3 +249,11 @@ def _check_integrity(archive: IndexedArchive) -> None:
         for outlet_id, day, language, lexemes in rows:
             marks = {x for x in lexemes if x.startswith(" ") and x.count(" ") == 1 and x != UNPAIRED}
             assert marks == {f" {word}" for word in fact_tokens(outlet_id, day, language, newest=False).split()}
+        indexed = set(session.scalars(text(f"SELECT version_id FROM {SEARCH_TABLE}")))
+        newest = session.scalars(
+            text(
+                "SELECT DISTINCT ON (article_id) id FROM article_versions "
+                "ORDER BY article_id, first_seen_at DESC, id DESC"
+            )
+        )
+        assert set(session.scalars(text(f"SELECT version_id FROM {NEWEST_PARTITION}"))) == indexed & set(newest)

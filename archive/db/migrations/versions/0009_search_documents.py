@@ -2,8 +2,8 @@
 
 :mod:`archive.search.schema` says why: the GIN index alone then decides a
 match, filters and phrases included, and a count visits short rows. Every
-document is built again, with the ``padding`` that moves it out of its row;
-the GIN index's pending list is kept short; the B-tree indexes on the newest
+document is to be built again, with the ``padding`` that moves it out of its
+row (revision 0010 does it, as it makes the table again); the GIN index's pending list is kept short; the B-tree indexes on the newest
 versions' day and outlet, which counts no longer use, give way to one on the
 day (the bounds of an open ``published:`` range). SQLite's index is unchanged.
 
@@ -17,8 +17,6 @@ Create Date: 2026-12-06
 
 import sqlalchemy as sa
 from alembic import op
-
-from archive.search.index import reindex_all
 
 revision = "0009"
 down_revision = "0008"
@@ -35,7 +33,7 @@ def upgrade() -> None:
     op.create_index("ix_article_search_day", "article_search", ["day"])
     op.add_column("article_search", sa.Column("padding", sa.Text(), nullable=True))
     op.execute("ALTER INDEX ix_article_search_document SET (gin_pending_list_limit = 256)")
-    reindex_all(connection)
+    # the documents are built by 0010, in their later form
 
 
 def downgrade() -> None:
