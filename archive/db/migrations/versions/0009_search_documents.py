@@ -3,9 +3,10 @@
 :mod:`archive.search.schema` says why: the GIN index alone then decides a
 match, filters and phrases included, and a count visits short rows. Every
 document is to be built again, with the ``padding`` that moves it out of its
-row (revision 0010 does it, as it makes the table again); the GIN index's pending list is kept short; the B-tree indexes on the newest
-versions' day and outlet, which counts no longer use, give way to one on the
-day (the bounds of an open ``published:`` range). SQLite's index is unchanged.
+row (revision 0010 does it, as it makes the table again); the GIN index's
+pending list is kept short; the B-tree indexes on the newest versions' day
+and outlet, which counts no longer use, give way to one on the day (the
+bounds of an open ``published:`` range). SQLite's index is unchanged.
 
 Downgrading keeps the documents as they are: what they hold beyond the words
 starts with a space, which no query of revision 0008 looks for.
